@@ -1,0 +1,15 @@
+# Warnings (zero tolerated) and the sanitizer builds CI runs.
+add_compile_options(-Wall -Wextra -Wpedantic)
+if(GRAFT_WERROR)
+  add_compile_options(-Werror)
+endif()
+
+if(GRAFT_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined)
+elseif(GRAFT_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT GRAFT_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "GRAFT_SANITIZE must be '', 'address' or 'thread', not '${GRAFT_SANITIZE}'")
+endif()

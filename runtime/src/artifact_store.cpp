@@ -1,0 +1,154 @@
+#include <graft/artifact_store.hpp>
+
+#include "file_io.hpp"
+#include "sha256.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+namespace graft {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+}  // namespace
+
+ArtifactStore::ArtifactStore(fs::path dir) : dir_(std::move(dir)) {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec || !fs::is_directory(dir_)) {
+    throw Error(Status(ErrorCode::io_error,
+                       "cannot use store directory '" + dir_.string() + "': " + ec.message()));
+  }
+}
+
+Status ArtifactStore::put(const fs::path& file, Artifact* out) const {
+  detail::UniqueFd src(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!src) {
+    const int err = errno;
+    return Status(err == ENOENT ? ErrorCode::file_missing : ErrorCode::io_error,
+                  "file '" + file.string() + "': " + errno_text(err));
+  }
+  struct stat st {};
+  if (::fstat(src.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return Status(ErrorCode::file_missing, "file '" + file.string() + "' is not a regular file");
+  }
+
+  std::string tmpl = (dir_ / ".incoming.XXXXXX").string();
+  detail::UniqueFd dst(::mkstemp(tmpl.data()));
+  if (!dst) {
+    return Status(ErrorCode::io_error,
+                  "cannot create a file in store '" + dir_.string() + "': " + errno_text(errno));
+  }
+  detail::TempFileGuard tmp_guard(tmpl);
+
+  detail::Sha256 hash;
+  std::uint64_t size = 0;
+  char buf[64 * 1024];
+  for (;;) {
+    ssize_t n = detail::io().read(src.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status(ErrorCode::io_error, "reading '" + file.string() + "': " + errno_text(errno));
+    }
+    if (n == 0) break;
+    hash.update(buf, static_cast<std::size_t>(n));
+    size += static_cast<std::uint64_t>(n);
+    if (!detail::write_all(dst.get(), buf, static_cast<std::size_t>(n))) {
+      return Status(ErrorCode::io_error,
+                    "writing into store '" + dir_.string() + "': " + errno_text(errno));
+    }
+  }
+  if (detail::io().fsync(dst.get()) != 0) {
+    return Status(ErrorCode::io_error, "fsync in store '" + dir_.string() + "': " + errno_text(errno));
+  }
+  dst.reset();
+  const std::string hex = hash.hex();
+  const fs::path final_path = dir_ / (hex + ".so");
+
+  std::uint64_t existing_size = 0;
+  if (fs::exists(final_path) && sha256_file(final_path, &existing_size) == hex) {
+    // Same content already stored (and intact): keep that copy, it may be mapped.
+  } else {
+    if (detail::io().rename(tmpl.c_str(), final_path.c_str()) != 0) {
+      return Status(ErrorCode::io_error, "rename into store '" + final_path.string() +
+                                             "': " + errno_text(errno));
+    }
+    tmp_guard.release();
+    detail::fsync_dir(dir_);
+  }
+
+  // Verify the copy that will be loaded, not the bytes we think we wrote.
+  std::uint64_t copy_size = 0;
+  const std::string copy_hex = sha256_file(final_path, &copy_size);
+  if (copy_hex != hex || copy_size != size) {
+    return Status(ErrorCode::hash_mismatch, "store copy '" + final_path.string() + "' of '" +
+                                                file.string() + "' does not match what was read");
+  }
+  out->path = final_path;
+  out->sha256 = hex;
+  out->size = size;
+  out->source = file;
+  return Status();
+}
+
+Status ArtifactStore::get(const std::string& sha256, Artifact* out) const {
+  if (sha256.size() != 64 || sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return Status(ErrorCode::invalid_argument, "'" + sha256 + "' is not a sha256 in hex");
+  }
+  const fs::path p = dir_ / (sha256 + ".so");
+  std::uint64_t size = 0;
+  const std::string hex = sha256_file(p, &size);
+  if (hex.empty()) {
+    return Status(ErrorCode::file_missing, "store has no artifact '" + p.string() + "'");
+  }
+  if (hex != sha256) {
+    return Status(ErrorCode::hash_mismatch,
+                  "store artifact '" + p.string() + "' is corrupt (content hash " + hex + ")");
+  }
+  out->path = p;
+  out->sha256 = sha256;
+  out->size = size;
+  out->source = p;
+  return Status();
+}
+
+void ArtifactStore::remove(const std::string& sha256) const {
+  std::error_code ec;
+  fs::remove(dir_ / (sha256 + ".so"), ec);
+}
+
+std::string sha256_file(const fs::path& file, std::uint64_t* size) {
+  detail::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return {};
+  detail::Sha256 hash;
+  std::uint64_t total = 0;
+  char buf[64 * 1024];
+  for (;;) {
+    ssize_t n = detail::io().read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return {};
+    }
+    if (n == 0) break;
+    hash.update(buf, static_cast<std::size_t>(n));
+    total += static_cast<std::uint64_t>(n);
+  }
+  if (size != nullptr) *size = total;
+  return hash.hex();
+}
+
+std::string sha256_hex(const void* data, std::size_t size) {
+  detail::Sha256 hash;
+  hash.update(data, size);
+  return hash.hex();
+}
+
+}  // namespace graft

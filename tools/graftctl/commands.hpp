@@ -1,0 +1,18 @@
+// Each group of graftctl commands registers its subcommands here. A
+// subcommand's callback stores its exit code in `Context::exit_code`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace graftctl {
+
+struct Context {
+  int exit_code = 0;
+};
+
+// keygen, bundle, verify (offline: keys and bundles).
+void add_trust_commands(CLI::App& app, Context& ctx);
+// hosts, status, top, install, rollback, commit, pending, approve, policy.
+void add_control_commands(CLI::App& app, Context& ctx);
+
+}  // namespace graftctl
