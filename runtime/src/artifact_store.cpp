@@ -66,17 +66,18 @@ Status ArtifactStore::put(const fs::path& file, Artifact* out) const {
                     "writing into store '" + dir_.string() + "': " + errno_text(errno));
     }
   }
-  if (detail::io().fsync(dst.get()) != 0) {
-    return Status(ErrorCode::io_error, "fsync in store '" + dir_.string() + "': " + errno_text(errno));
-  }
-  dst.reset();
   const std::string hex = hash.hex();
   const fs::path final_path = dir_ / (hex + ".so");
 
   std::uint64_t existing_size = 0;
   if (fs::exists(final_path) && sha256_file(final_path, &existing_size) == hex) {
-    // Same content already stored (and intact): keep that copy, it may be mapped.
+    // Same content already stored (and intact): keep that copy, it may be
+    // mapped; the new temporary copy is dropped unsynced.
   } else {
+    if (detail::io().fsync(dst.get()) != 0) {
+      return Status(ErrorCode::io_error,
+                    "fsync in store '" + dir_.string() + "': " + errno_text(errno));
+    }
     if (detail::io().rename(tmpl.c_str(), final_path.c_str()) != 0) {
       return Status(ErrorCode::io_error, "rename into store '" + final_path.string() +
                                              "': " + errno_text(errno));

@@ -36,14 +36,11 @@ SlotImpl::~SlotImpl() {
 
 Status SlotImpl::load(const std::filesystem::path& file, const SwapOptions& options) {
   std::lock_guard reload(reload_mu_);
-  {
-    std::lock_guard state(state_mu_);
-    if (current_) {
-      return refuse(Status(ErrorCode::already_loaded,
-                           "component '" + spec_.component + "': already serving " +
-                               current_->version().to_string() + "; use swap"),
-                    options.by, file.string());
-    }
+  if (const auto serving = serving_version()) {
+    return refuse(Status(ErrorCode::already_loaded, "component '" + spec_.component +
+                                                        "': already serving " +
+                                                        serving->to_string() + "; use swap"),
+                  options.by, file.string());
   }
   Component next;
   if (Status s = open_file(file, options, &next); !s) return refuse(s, options.by, file.string());

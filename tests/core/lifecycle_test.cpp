@@ -1,0 +1,166 @@
+// Probation, commit, rollback, the store, and unloading.
+#include "greeter.h"
+#include "test_support.hpp"
+
+#include <graft/runtime.hpp>
+
+#include <gtest/gtest.h>
+
+#include <dlfcn.h>
+
+#include <mutex>
+
+namespace graft::testing {
+namespace {
+
+int64_t tag_of(Slot<greeter_v1>& slot) {
+  int64_t out = -1;
+  EXPECT_EQ(slot.call(&greeter_v1::tag, int64_t{0}, &out), GRAFT_OK);
+  return out;
+}
+
+class LifecycleTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Runtime> open(std::chrono::milliseconds probation, std::uint64_t limit = 5) {
+    RuntimeOptions o = test_options(dir_.path(), log_.logger);
+    o.probation = probation;
+    o.probation_error_limit = limit;
+    return Runtime::open(o);
+  }
+  TempDir dir_;
+  LogCapture log_;
+};
+
+TEST_F(LifecycleTest, ProbationRollsBackByItselfWhenTheNewVersionReturnsErrors) {
+  auto rt = open(std::chrono::seconds(30), 3);
+  std::vector<SlotEvent> events;
+  std::mutex mu;
+  rt->on_event([&](const SlotEvent& e) {
+    std::lock_guard lock(mu);
+    events.push_back(e);
+  });
+  auto& slot = rt->slot<greeter_v1>("greeter");
+  ASSERT_TRUE(slot.load(component_file("greeter-1.1.0.so")).ok());
+  ASSERT_TRUE(slot.swap(fixture_file("faulty", "greeter-1.2.0.so")).ok());
+  EXPECT_EQ(slot.status().state, SlotState::probation);
+  EXPECT_EQ(slot.status().previous_version, "1.1.0");
+  int64_t out = 0;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(slot.call(&greeter_v1::tag, int64_t{1}, &out), GRAFT_E_FAILED);
+  ASSERT_TRUE(eventually([&] { return slot.status().version == "1.1.0"; }));
+  EXPECT_EQ(tag_of(slot), 2000);
+  EXPECT_TRUE(log_.contains("error(s) during probation"));
+  std::lock_guard lock(mu);
+  bool rolled_back_by_probation = false;
+  for (const auto& e : events) {
+    if (e.kind == SlotEventKind::rolled_back && e.by == "probation" && e.version == "1.1.0" &&
+        e.from_version == "1.2.0") {
+      rolled_back_by_probation = true;
+    }
+  }
+  EXPECT_TRUE(rolled_back_by_probation);
+}
+
+TEST_F(LifecycleTest, CleanProbationWindowCommitsAndUnloadsThePrevious) {
+  auto rt = open(std::chrono::milliseconds(100));
+  auto& slot = rt->slot<greeter_v1>("greeter");
+  ASSERT_TRUE(slot.load(component_file("greeter-1.0.0.so")).ok());
+  ASSERT_TRUE(slot.swap(component_file("greeter-1.1.0.so")).ok());
+  EXPECT_EQ(slot.status().versions.size(), 2u);
+  ASSERT_TRUE(eventually([&] {
+    const auto st = slot.status();
+    return st.state == SlotState::serving && st.versions.size() == 1;
+  }));
+  EXPECT_EQ(tag_of(slot), 2000);
+}
+
+TEST_F(LifecycleTest, OperatorCommitEndsProbationAtOnce) {
+  auto rt = open(std::chrono::seconds(60));
+  auto& slot = rt->slot<greeter_v1>("greeter");
+  ASSERT_TRUE(slot.load(component_file("greeter-1.0.0.so")).ok());
+  ASSERT_TRUE(slot.swap(component_file("greeter-1.1.0.so")).ok());
+  ASSERT_EQ(slot.status().state, SlotState::probation);
+  ASSERT_TRUE(slot.commit().ok());
+  const auto st = slot.status();
+  EXPECT_EQ(st.state, SlotState::serving);
+  EXPECT_EQ(st.versions.size(), 1u);
+  EXPECT_EQ(st.previous_version, "");
+}
+
+TEST_F(LifecycleTest, OperatorRollbackDuringProbationThenReapply) {
+  auto rt = open(std::chrono::seconds(60));
+  auto& slot = rt->slot<greeter_v1>("greeter");
+  ASSERT_TRUE(slot.load(component_file("greeter-1.0.0.so")).ok());
+  ASSERT_TRUE(slot.swap(component_file("greeter-1.1.0.so")).ok());
+  ASSERT_TRUE(slot.rollback().ok());
+  EXPECT_EQ(slot.status().version, "1.0.0");
+  EXPECT_EQ(tag_of(slot), 1000);
+  ASSERT_TRUE(slot.swap(component_file("greeter-1.1.0.so")).ok());
+  EXPECT_EQ(tag_of(slot), 2000);
+}
+
+TEST_F(LifecycleTest, RollbackAfterCommitReloadsThePreviousFromTheStore) {
+  auto rt = open(std::chrono::milliseconds(0));
+  auto& slot = rt->slot<greeter_v1>("greeter");
+  ASSERT_TRUE(slot.load(component_file("greeter-1.0.0.so")).ok());
+  ASSERT_TRUE(slot.swap(component_file("greeter-1.1.0.so")).ok());
+  EXPECT_EQ(slot.status().versions.size(), 1u);  // committed at once, 1.0.0 unloaded
+  ASSERT_TRUE(slot.rollback().ok());
+  EXPECT_EQ(tag_of(slot), 1000);
+  // Nothing further back to go to.
+  EXPECT_EQ(slot.rollback().code(), ErrorCode::no_previous);
+  EXPECT_EQ(tag_of(slot), 1000);
+}
+
+TEST_F(LifecycleTest, OverwritingAndDeletingTheSourceFileNeverAffectsTheHost) {
+  auto rt = open(std::chrono::milliseconds(0));
+  auto& slot = rt->slot<greeter_v1>("greeter");
+  const fs::path mine = dir_ / "greeter.so";
+  fs::copy_file(component_file("greeter-1.0.0.so"), mine);
+  ASSERT_TRUE(slot.load(mine).ok());
+  EXPECT_EQ(tag_of(slot), 1000);
+  // Overwrite in place (what crashes a host that dlopen'ed the original) ...
+  write_file(mine, std::string(4096, 'x'));
+  EXPECT_EQ(tag_of(slot), 1000);
+  // ... then delete it.
+  fs::remove(mine);
+  EXPECT_EQ(tag_of(slot), 1000);
+  char buf[64];
+  EXPECT_EQ(slot.call(&greeter_v1::greet, "still here", buf, sizeof buf), GRAFT_OK);
+  EXPECT_STREQ(buf, "Hello, still here.");
+  // The same path can carry the next version: the store copy is loaded, not the path.
+  fs::copy_file(component_file("greeter-1.1.0.so"), mine);
+  ASSERT_TRUE(slot.swap(mine).ok());
+  EXPECT_EQ(tag_of(slot), 2000);
+}
+
+TEST_F(LifecycleTest, ThousandLoadUnloadCyclesLeaveNoObjectMapped) {
+  auto rt = open(std::chrono::milliseconds(0));
+  auto& slot = rt->slot<greeter_v1>("greeter");
+  ASSERT_TRUE(slot.load(component_file("greeter-1.0.0.so")).ok());
+  const int start = mapped_object_count();
+  SwapOptions any;
+  any.allow_older = true;
+  for (int i = 0; i < 1000; ++i) {
+    const char* next = i % 2 == 0 ? "greeter-1.1.0.so" : "greeter-1.0.0.so";
+    ASSERT_TRUE(slot.swap(component_file(next), any).ok()) << i;
+  }
+  EXPECT_EQ(mapped_object_count(), start);
+  const auto st = slot.status();
+  EXPECT_EQ(st.versions.size(), 1u);
+  EXPECT_TRUE(st.stayed_mapped.empty());
+  EXPECT_EQ(st.version, "1.0.0");
+}
+
+TEST_F(LifecycleTest, UnloadedVersionIsReallyUnmapped) {
+  auto rt = open(std::chrono::milliseconds(0));
+  auto& slot = rt->slot<greeter_v1>("greeter");
+  ASSERT_TRUE(slot.load(component_file("greeter-1.0.0.so")).ok());
+  const std::string old_copy = slot.status().versions.at(0).artifact;
+  ASSERT_TRUE(slot.swap(component_file("greeter-1.1.0.so")).ok());
+  void* h = dlopen(old_copy.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+  EXPECT_EQ(h, nullptr) << old_copy << " is still mapped";
+  if (h != nullptr) dlclose(h);
+}
+
+}  // namespace
+}  // namespace graft::testing
