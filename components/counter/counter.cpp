@@ -54,9 +54,8 @@ class Counter {
 #else
     if (schema < 1 || schema > COUNTER_GENERATION) {
       throw graft::StateSchemaError("counter generation " + std::to_string(COUNTER_GENERATION) +
-                                    " reads state schema 1.." +
-                                    std::to_string(COUNTER_GENERATION) + ", got " +
-                                    std::to_string(schema));
+                                    " reads state schema 1.." + std::to_string(COUNTER_GENERATION) +
+                                    ", got " + std::to_string(schema));
     }
     int64_t total = 0;
     const char* end = bytes.data() + bytes.size();

@@ -10,8 +10,8 @@ SameOriginResult same_origin(const char* initiator_url, const char* target_url) 
   const WebOrigin to = web_origin_of(target_url);
   // An opaque origin is same-origin only with itself, and two parses of a
   // URL never yield the same opaque origin.
-  if (from.opaque) return {false, "initiator has an opaque origin: " + from.opaque_cause};
-  if (to.opaque) return {false, "target has an opaque origin: " + to.opaque_cause};
+  if (from.opaque) return {false, "initiator has an opaque origin (" + from.opaque_cause + ")"};
+  if (to.opaque) return {false, "target has an opaque origin (" + to.opaque_cause + ")"};
   if (from.scheme != to.scheme) {
     return {false, "cross-origin: scheme " + from.scheme + " vs " + to.scheme};
   }

@@ -50,6 +50,9 @@ const TupleScheme* tuple_scheme(std::string_view scheme) {
   return nullptr;
 }
 
+constexpr std::string_view kSchemeChars =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-.";
+
 WebOrigin opaque(std::string cause) {
   WebOrigin o;
   o.opaque_cause = std::move(cause);
@@ -72,14 +75,21 @@ WebOrigin web_origin_of(const char* url) {
   const CURLUcode rc = curl_url_set(handle.get(), CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
   if (rc != CURLUE_OK) {
     // data:, about:, javascript: and the like have no authority, which
-    // libcurl refuses; they are opaque origins either way.
-    return opaque(std::string("not a hierarchical URL: ") + curl_url_strerror(rc));
+    // libcurl refuses; they are opaque origins either way. The scheme is
+    // named for the reason only.
+    const std::string_view text(url);
+    const auto colon = text.find(':');
+    const bool has_scheme =
+        colon != std::string_view::npos && colon > 0 &&
+        text.substr(0, colon).find_first_not_of(kSchemeChars) == std::string_view::npos;
+    if (has_scheme) return opaque(lower_ascii(std::string(text.substr(0, colon))) + ": URL");
+    return opaque(std::string("unparseable URL (") + curl_url_strerror(rc) + ")");
   }
   const auto scheme = get_part(handle.get(), CURLUPART_SCHEME, 0);
   if (!scheme) return opaque("no scheme");
   const std::string lowered = lower_ascii(*scheme);
   const TupleScheme* special = tuple_scheme(lowered);
-  if (special == nullptr) return opaque(lowered + ": URLs have an opaque origin");
+  if (special == nullptr) return opaque(lowered + ": URL");
 
   // IDN hosts come back as punycode when libidn2 can read the input under
   // the process locale; otherwise as given, which can only make two

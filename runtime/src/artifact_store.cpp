@@ -16,7 +16,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
 
 }  // namespace
 
@@ -79,8 +81,8 @@ Status ArtifactStore::put(const fs::path& file, Artifact* out) const {
                     "fsync in store '" + dir_.string() + "': " + errno_text(errno));
     }
     if (detail::io().rename(tmpl.c_str(), final_path.c_str()) != 0) {
-      return Status(ErrorCode::io_error, "rename into store '" + final_path.string() +
-                                             "': " + errno_text(errno));
+      return Status(ErrorCode::io_error,
+                    "rename into store '" + final_path.string() + "': " + errno_text(errno));
     }
     tmp_guard.release();
     detail::fsync_dir(dir_);

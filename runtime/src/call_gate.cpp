@@ -8,6 +8,9 @@
 namespace graft::detail {
 
 VersionCell* CallGate::pin_slow(ThreadRecord& r, unsigned depth, graft_status* status) noexcept {
+  // The fast path may have published a hazard for a version that was then
+  // unpublished; holding it while we wait would stall that version's drain.
+  r.hazard[depth].store(nullptr, std::memory_order_release);
   std::unique_lock lock(mu_);
   if (!closed_) {
     // Opened (or published) between the fast path's load and here: retry
@@ -86,7 +89,8 @@ std::uint64_t CallGate::in_flight(const VersionCell* cell) noexcept {
   return n;
 }
 
-bool CallGate::wait_drained(const VersionCell* cell, std::chrono::steady_clock::time_point deadline) {
+bool CallGate::wait_drained(const VersionCell* cell,
+                            std::chrono::steady_clock::time_point deadline) {
   heavy_barrier();
   // Most calls are short: give the CPU to the callers a few times before
   // sleeping (on a busy machine a sleep costs a whole scheduler slice).
@@ -99,7 +103,8 @@ bool CallGate::wait_drained(const VersionCell* cell, std::chrono::steady_clock::
     if (in_flight(cell) == 0) return true;
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return false;
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
     pause = std::min(pause * 2, std::chrono::microseconds(2000));
   }
 }

@@ -21,7 +21,9 @@ std::atomic<const FileOps*> g_ops{&kRealOps};
 
 }  // namespace
 
-const FileOps& io() noexcept { return *g_ops.load(std::memory_order_acquire); }
+const FileOps& io() noexcept {
+  return *g_ops.load(std::memory_order_acquire);
+}
 
 void set_file_ops_for_testing(const FileOps* ops) noexcept {
   g_ops.store(ops != nullptr ? ops : &kRealOps, std::memory_order_release);

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
+#include <thread>
 
 namespace graft::detail {
 namespace {
@@ -37,16 +39,17 @@ Method method() noexcept {
 // Without membarrier: changing a dirty page's protection makes the kernel
 // shoot down the TLB on every CPU running this process, an IPI that
 // serialises each of them (the technique folly's asymmetric barrier uses).
-void mprotect_barrier() noexcept {
+[[maybe_unused]] void mprotect_barrier() noexcept {
   static std::mutex mu;
   static void* page = nullptr;
   std::lock_guard lock(mu);
-  if (page == nullptr) {
+  // Without the page there is no safe barrier: wait for memory rather than
+  // risk unloading a version a reader still uses.
+  while (page == nullptr) {
     page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (page == MAP_FAILED) {
       page = nullptr;
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-      return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
   mprotect(page, 4096, PROT_READ | PROT_WRITE);
@@ -57,6 +60,10 @@ void mprotect_barrier() noexcept {
 }  // namespace
 
 void heavy_barrier() noexcept {
+#if GRAFT_GATE_SYMMETRIC
+  // Both sides use sequentially consistent operations on the hazards and the
+  // current pointer; nothing to add (and TSan does not model fences).
+#else
   std::atomic_thread_fence(std::memory_order_seq_cst);
   switch (method()) {
     case Method::membarrier:
@@ -70,6 +77,7 @@ void heavy_barrier() noexcept {
       break;
   }
   std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
 }
 
 // Registering is slow (it waits for a grace period), so do it once, early.

@@ -37,9 +37,9 @@ Status LoadedComponent::open(const Artifact& artifact, const SlotSpec& spec, con
   }
   auto entry = reinterpret_cast<graft_entry_fn>(c->library_->symbol(GRAFT_ENTRY_SYMBOL));
   if (entry == nullptr) {
-    return Status(ErrorCode::entry_missing,
-                  what + ": exports no '" GRAFT_ENTRY_SYMBOL "' entry function (not a graft "
-                         "component, or built for another ABI)");
+    return Status(ErrorCode::entry_missing, what + ": exports no '" GRAFT_ENTRY_SYMBOL
+                                                   "' entry function (not a graft "
+                                                   "component, or built for another ABI)");
   }
   c->descriptor_ = entry(GRAFT_ABI_VERSION);
   if (Status s = check_descriptor(c->descriptor_, spec, what, &c->facts_); !s) return s;
@@ -59,15 +59,17 @@ Status LoadedComponent::open(const Artifact& artifact, const SlotSpec& spec, con
                                                 std::to_string(created) + "): " + error_text(err));
   }
   if (instance == nullptr) {
-    return Status(ErrorCode::create_failed, what + ": create reported success but returned no instance");
+    return Status(ErrorCode::create_failed,
+                  what + ": create reported success but returned no instance");
   }
   c->instance_ = instance;
   if (c->facts_.has_self_test) {
     err = graft_error{};
     const graft_status tested = c->descriptor_->self_test(instance, &err);
     if (tested != GRAFT_OK) {
-      return Status(ErrorCode::self_test_failed, what + ": self-test failed (status " +
-                                                     std::to_string(tested) + "): " + error_text(err));
+      return Status(
+          ErrorCode::self_test_failed,
+          what + ": self-test failed (status " + std::to_string(tested) + "): " + error_text(err));
     }
   }
   c->cell_.table = c->descriptor_->table;
@@ -77,7 +79,9 @@ Status LoadedComponent::open(const Artifact& artifact, const SlotSpec& spec, con
   return Status();
 }
 
-LoadedComponent::~LoadedComponent() { unload(); }
+LoadedComponent::~LoadedComponent() {
+  unload();
+}
 
 bool LoadedComponent::unload() {
   if (instance_ != nullptr) {
@@ -139,11 +143,21 @@ void LoadedComponent::log_bridge(void* context, graft_log_level level, const cha
   if (self == nullptr || message == nullptr) return;
   spdlog::level::level_enum lvl = spdlog::level::info;
   switch (level) {
-    case GRAFT_LOG_TRACE: lvl = spdlog::level::trace; break;
-    case GRAFT_LOG_DEBUG: lvl = spdlog::level::debug; break;
-    case GRAFT_LOG_INFO: lvl = spdlog::level::info; break;
-    case GRAFT_LOG_WARN: lvl = spdlog::level::warn; break;
-    case GRAFT_LOG_ERROR: lvl = spdlog::level::err; break;
+    case GRAFT_LOG_TRACE:
+      lvl = spdlog::level::trace;
+      break;
+    case GRAFT_LOG_DEBUG:
+      lvl = spdlog::level::debug;
+      break;
+    case GRAFT_LOG_INFO:
+      lvl = spdlog::level::info;
+      break;
+    case GRAFT_LOG_WARN:
+      lvl = spdlog::level::warn;
+      break;
+    case GRAFT_LOG_ERROR:
+      lvl = spdlog::level::err;
+      break;
   }
   self->logger_->log(lvl, "[{} {}] {}", self->facts_.name, self->facts_.version.to_string(),
                      std::string_view(message, ::strnlen(message, 4096)));

@@ -27,8 +27,7 @@ class LoadedComponent {
   // Classifies, loads (rtld_now | rtld_local), validates, creates and
   // self-tests. On failure nothing stays loaded.
   static Status open(const Artifact& artifact, const SlotSpec& spec, const CallGate& gate,
-                     std::shared_ptr<spdlog::logger> logger,
-                     std::unique_ptr<LoadedComponent>* out);
+                     std::shared_ptr<spdlog::logger> logger, std::unique_ptr<LoadedComponent>* out);
   ~LoadedComponent();
   LoadedComponent(const LoadedComponent&) = delete;
   LoadedComponent& operator=(const LoadedComponent&) = delete;

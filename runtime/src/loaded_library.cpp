@@ -26,10 +26,11 @@ struct LoadedLibrary::Impl {
 
 LoadedLibrary::LoadedLibrary(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-LoadedLibrary::~LoadedLibrary() { close(); }
+LoadedLibrary::~LoadedLibrary() {
+  close();
+}
 
-Status LoadedLibrary::open(const std::filesystem::path& path,
-                           std::unique_ptr<LoadedLibrary>* out) {
+Status LoadedLibrary::open(const std::filesystem::path& path, std::unique_ptr<LoadedLibrary>* out) {
   auto impl = std::make_unique<Impl>();
   impl->path = path.string();
   std::lock_guard lock(g_mu);

@@ -13,8 +13,7 @@ namespace graft::detail {
 
 class LoadedLibrary {
  public:
-  static Status open(const std::filesystem::path& path,
-                     std::unique_ptr<LoadedLibrary>* out);
+  static Status open(const std::filesystem::path& path, std::unique_ptr<LoadedLibrary>* out);
   ~LoadedLibrary();
   LoadedLibrary(const LoadedLibrary&) = delete;
   LoadedLibrary& operator=(const LoadedLibrary&) = delete;

@@ -27,12 +27,18 @@ constexpr Elf64_Half kHostMachine = EM_RISCV;
 
 std::string machine_name(unsigned m) {
   switch (m) {
-    case EM_386: return "x86 (EM_386)";
-    case EM_X86_64: return "x86-64 (EM_X86_64)";
-    case EM_ARM: return "ARM (EM_ARM)";
-    case EM_AARCH64: return "AArch64 (EM_AARCH64)";
-    case EM_RISCV: return "RISC-V (EM_RISCV)";
-    default: return "machine " + std::to_string(m);
+    case EM_386:
+      return "x86 (EM_386)";
+    case EM_X86_64:
+      return "x86-64 (EM_X86_64)";
+    case EM_ARM:
+      return "ARM (EM_ARM)";
+    case EM_AARCH64:
+      return "AArch64 (EM_AARCH64)";
+    case EM_RISCV:
+      return "RISC-V (EM_RISCV)";
+    default:
+      return "machine " + std::to_string(m);
   }
 }
 
@@ -90,21 +96,25 @@ Status check_object_file(const std::filesystem::path& file, const std::string& w
                                                      machine_name(kHostMachine));
   }
   if (eh.e_type != ET_DYN) {
-    return Status(ErrorCode::not_shared_object,
-                  what + ": ELF file is not a shared object (e_type " +
-                      std::to_string(eh.e_type) + ")");
+    return Status(
+        ErrorCode::not_shared_object,
+        what + ": ELF file is not a shared object (e_type " + std::to_string(eh.e_type) + ")");
   }
   const auto table_end = [](std::uint64_t off, std::uint64_t n, std::uint64_t each) {
     return off + n * each;
   };
   if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
       table_end(eh.e_phoff, eh.e_phnum, eh.e_phentsize) > size) {
-    return Status(ErrorCode::truncated, what + ": truncated shared object: program headers end past "
-                                               "the file's " + std::to_string(size) + " bytes");
+    return Status(ErrorCode::truncated, what +
+                                            ": truncated shared object: program headers end past "
+                                            "the file's " +
+                                            std::to_string(size) + " bytes");
   }
   if (eh.e_shnum != 0 && table_end(eh.e_shoff, eh.e_shnum, eh.e_shentsize) > size) {
-    return Status(ErrorCode::truncated, what + ": truncated shared object: section headers end past "
-                                               "the file's " + std::to_string(size) + " bytes");
+    return Status(ErrorCode::truncated, what +
+                                            ": truncated shared object: section headers end past "
+                                            "the file's " +
+                                            std::to_string(size) + " bytes");
   }
   std::vector<Elf64_Phdr> ph(eh.e_phnum);
   if (!read_at(fd.get(), ph.data(), ph.size() * sizeof(Elf64_Phdr),

@@ -77,7 +77,8 @@ struct Runtime::Impl {
   std::vector<SlotCore*> slot_list() const {
     std::lock_guard lock(slots_mu);
     std::vector<SlotCore*> out;
-    for (const auto& s : slots) out.push_back(s.get());
+    for (const auto& s : slots)
+      out.push_back(s.get());
     return out;
   }
 
@@ -85,7 +86,8 @@ struct Runtime::Impl {
     for (;;) {
       bool work = false;
       const auto now = std::chrono::steady_clock::now();
-      for (SlotCore* s : slot_list()) work |= s->impl_->housekeep(now);
+      for (SlotCore* s : slot_list())
+        work |= s->impl_->housekeep(now);
       std::unique_lock lock(shared.housekeeper_mu);
       if (stopping) return;
       if (work) {
@@ -167,16 +169,25 @@ SlotCore* Runtime::find(std::string_view component) noexcept {
 
 std::vector<SlotStatus> Runtime::status() const {
   std::vector<SlotStatus> out;
-  for (SlotCore* s : impl_->slot_list()) out.push_back(s->status());
+  for (SlotCore* s : impl_->slot_list())
+    out.push_back(s->status());
   return out;
 }
 
-void Runtime::on_event(Listener listener) { impl_->shared.add_listener(std::move(listener)); }
+void Runtime::on_event(Listener listener) {
+  impl_->shared.add_listener(std::move(listener));
+}
 
-const RuntimeOptions& Runtime::options() const noexcept { return impl_->shared.options; }
+const RuntimeOptions& Runtime::options() const noexcept {
+  return impl_->shared.options;
+}
 
-ArtifactStore& Runtime::store() noexcept { return *impl_->shared.store; }
+ArtifactStore& Runtime::store() noexcept {
+  return *impl_->shared.store;
+}
 
-spdlog::logger& Runtime::logger() noexcept { return *impl_->shared.logger; }
+spdlog::logger& Runtime::logger() noexcept {
+  return *impl_->shared.logger;
+}
 
 }  // namespace graft

@@ -5,11 +5,14 @@
 namespace graft {
 
 SlotCore::SlotCore(detail::RuntimeShared& shared, SlotSpec spec, std::uint32_t index)
-    : gate_(index), impl_(std::make_unique<detail::SlotImpl>(*this, gate_, shared, std::move(spec))) {}
+    : gate_(index),
+      impl_(std::make_unique<detail::SlotImpl>(*this, gate_, shared, std::move(spec))) {}
 
 SlotCore::~SlotCore() = default;
 
-const SlotSpec& SlotCore::spec() const noexcept { return impl_->spec(); }
+const SlotSpec& SlotCore::spec() const noexcept {
+  return impl_->spec();
+}
 
 Status SlotCore::load(const std::filesystem::path& file, const SwapOptions& options) {
   return impl_->load(file, options);
@@ -23,12 +26,20 @@ Status SlotCore::install(const Artifact& artifact, const SwapOptions& options) {
   return impl_->load_artifact(artifact, options);
 }
 
-Status SlotCore::rollback(std::string_view by) { return impl_->rollback(by); }
+Status SlotCore::rollback(std::string_view by) {
+  return impl_->rollback(by);
+}
 
-Status SlotCore::commit(std::string_view by) { return impl_->commit(by); }
+Status SlotCore::commit(std::string_view by) {
+  return impl_->commit(by);
+}
 
-SlotStatus SlotCore::status() const { return impl_->status(); }
+SlotStatus SlotCore::status() const {
+  return impl_->status();
+}
 
-std::optional<Version> SlotCore::serving_version() const { return impl_->serving_version(); }
+std::optional<Version> SlotCore::serving_version() const {
+  return impl_->serving_version();
+}
 
 }  // namespace graft

@@ -19,7 +19,8 @@ SlotImpl::~SlotImpl() {
     std::lock_guard state(state_mu_);
     if (current_) all.push_back(std::move(current_));
     if (previous_) all.push_back(std::move(previous_));
-    for (auto& c : draining_) all.push_back(std::move(c));
+    for (auto& c : draining_)
+      all.push_back(std::move(c));
     draining_.clear();
   }
   const auto deadline = Clock::now() + shared_.options.drain_deadline;
@@ -37,10 +38,10 @@ SlotImpl::~SlotImpl() {
 Status SlotImpl::load(const std::filesystem::path& file, const SwapOptions& options) {
   std::lock_guard reload(reload_mu_);
   if (const auto serving = serving_version()) {
-    return refuse(Status(ErrorCode::already_loaded, "component '" + spec_.component +
-                                                        "': already serving " +
-                                                        serving->to_string() + "; use swap"),
-                  options.by, file.string());
+    return refuse(
+        Status(ErrorCode::already_loaded, "component '" + spec_.component + "': already serving " +
+                                              serving->to_string() + "; use swap"),
+        options.by, file.string());
   }
   Component next;
   if (Status s = open_file(file, options, &next); !s) return refuse(s, options.by, file.string());
@@ -91,9 +92,8 @@ Status SlotImpl::open_artifact(const Artifact& artifact, const SwapOptions& opti
   Status s = LoadedComponent::open(artifact, spec_, gate_, shared_.logger, &next);
   if (s && options.expect_version && *options.expect_version != next->version()) {
     s = Status(ErrorCode::component_mismatch,
-               next->describe() + ": the component reports version " +
-                   next->version().to_string() + ", its bundle says " +
-                   options.expect_version->to_string());
+               next->describe() + ": the component reports version " + next->version().to_string() +
+                   ", its bundle says " + options.expect_version->to_string());
   }
   if (!s) {
     next.reset();
@@ -159,9 +159,9 @@ Status SlotImpl::switch_to(Component next, SwapMode mode, bool retain_old, SlotE
     std::string bytes;
     if (!gate_.wait_drained(&old->cell(), deadline)) {
       outcome = Status(ErrorCode::drain_timeout,
-                      old->describe() + ": calls still inside after the drain deadline of " +
-                          std::to_string(shared_.options.drain_deadline.count()) +
-                          " ms; gate reopened on it");
+                       old->describe() + ": calls still inside after the drain deadline of " +
+                           std::to_string(shared_.options.drain_deadline.count()) +
+                           " ms; gate reopened on it");
     } else if (Status s = old->export_state(&bytes); !s) {
       outcome = s;
     } else if (Status s2 = next->import_state(old->facts().state_schema, bytes); !s2) {
@@ -201,7 +201,8 @@ Status SlotImpl::switch_to(Component next, SwapMode mode, bool retain_old, SlotE
     d.version = old_owned->version().to_string();
     d.by = by;
     d.status = Status(ErrorCode::drain_timeout,
-                      old_owned->describe() + ": " + std::to_string(CallGate::in_flight(&old_owned->cell())) +
+                      old_owned->describe() + ": " +
+                          std::to_string(CallGate::in_flight(&old_owned->cell())) +
                           " call(s) still inside after " +
                           std::to_string(shared_.options.drain_deadline.count()) +
                           " ms; kept loaded and retried in the background");
@@ -254,8 +255,9 @@ void SlotImpl::unload(Component old, const std::string& by) {
   } else {
     e.kind = SlotEventKind::stayed_mapped;
     e.status = Status(ErrorCode::io_error,
-                      describe + ": still mapped after unload (a thread_local with a destructor, "
-                                 "a GNU-unique symbol, or another dlopen holds it)");
+                      describe +
+                          ": still mapped after unload (a thread_local with a destructor, "
+                          "a GNU-unique symbol, or another dlopen holds it)");
     std::lock_guard state(state_mu_);
     stayed_mapped_.push_back(version + " (" + path + ")");
   }
@@ -347,7 +349,8 @@ bool SlotImpl::housekeep(Clock::time_point now) {
     }
     draining_.erase(std::remove(draining_.begin(), draining_.end(), nullptr), draining_.end());
   }
-  for (auto& c : done) unload(std::move(c), "drained");
+  for (auto& c : done)
+    unload(std::move(c), "drained");
 
   bool roll = false;
   bool finish = false;
@@ -413,7 +416,8 @@ SlotStatus SlotImpl::status() const {
     add(*previous_, VersionState::previous);
     st.previous_version = previous_->version().to_string();
   }
-  for (const auto& c : draining_) add(*c, VersionState::draining);
+  for (const auto& c : draining_)
+    add(*c, VersionState::draining);
   if (!current_) {
     st.state = SlotState::empty;
   } else if (any_draining) {
@@ -424,9 +428,9 @@ SlotStatus SlotImpl::status() const {
     st.state = SlotState::serving;
   }
   if (probation_) {
-    st.probation_left = std::max(std::chrono::milliseconds(0),
-                                 std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     probation_end_ - Clock::now()));
+    st.probation_left = std::max(
+        std::chrono::milliseconds(0),
+        std::chrono::duration_cast<std::chrono::milliseconds>(probation_end_ - Clock::now()));
   }
   st.stayed_mapped = stayed_mapped_;
   st.last_event = last_event_;
@@ -466,7 +470,8 @@ void SlotImpl::note(const SlotEvent& e) {
   {
     std::lock_guard state(state_mu_);
     last_event_ = kind + (e.version.empty() ? "" : " " + e.version);
-    if (e.kind == SlotEventKind::refused) last_event_ += std::string(": ") + std::string(to_string(e.status.code()));
+    if (e.kind == SlotEventKind::refused)
+      last_event_ += std::string(": ") + std::string(to_string(e.status.code()));
   }
   auto& log = *shared_.logger;
   switch (e.kind) {

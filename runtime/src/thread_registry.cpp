@@ -54,6 +54,8 @@ ThreadRecord* register_thread() noexcept {
   return found;
 }
 
-ThreadRecord* first_thread_record() noexcept { return g_head.load(std::memory_order_acquire); }
+ThreadRecord* first_thread_record() noexcept {
+  return g_head.load(std::memory_order_acquire);
+}
 
 }  // namespace graft::detail

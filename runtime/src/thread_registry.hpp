@@ -10,7 +10,8 @@ ThreadRecord* first_thread_record() noexcept;
 
 template <class Visit>
 void for_each_thread_record(Visit&& visit) {
-  for (ThreadRecord* r = first_thread_record(); r != nullptr; r = r->next) visit(*r);
+  for (ThreadRecord* r = first_thread_record(); r != nullptr; r = r->next)
+    visit(*r);
 }
 
 }  // namespace graft::detail

@@ -29,8 +29,10 @@ bool read_number(std::string_view& rest, std::uint32_t* out) {
 
 std::optional<Version> Version::parse(std::string_view text, std::string* error) {
   std::string_view rest = text;
-  while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.front()))) rest.remove_prefix(1);
-  while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.back()))) rest.remove_suffix(1);
+  while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.front())))
+    rest.remove_prefix(1);
+  while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.back())))
+    rest.remove_suffix(1);
   if (rest.empty()) {
     fail(error, text, "empty");
     return std::nullopt;
@@ -85,8 +87,8 @@ std::optional<Version> Version::parse(std::string_view text, std::string* error)
 }
 
 std::string Version::to_string() const {
-  std::string s = std::to_string(major_) + "." + std::to_string(minor_) + "." +
-                  std::to_string(patch_);
+  std::string s =
+      std::to_string(major_) + "." + std::to_string(minor_) + "." + std::to_string(patch_);
   if (response_ != '\0') {
     s += " (";
     s += response_;
@@ -96,8 +98,8 @@ std::string Version::to_string() const {
 }
 
 std::string Version::file_suffix() const {
-  std::string s = std::to_string(major_) + "." + std::to_string(minor_) + "." +
-                  std::to_string(patch_);
+  std::string s =
+      std::to_string(major_) + "." + std::to_string(minor_) + "." + std::to_string(patch_);
   if (response_ != '\0') {
     s += '-';
     s += response_;

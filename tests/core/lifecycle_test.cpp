@@ -45,7 +45,8 @@ TEST_F(LifecycleTest, ProbationRollsBackByItselfWhenTheNewVersionReturnsErrors) 
   EXPECT_EQ(slot.status().state, SlotState::probation);
   EXPECT_EQ(slot.status().previous_version, "1.1.0");
   int64_t out = 0;
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(slot.call(&greeter_v1::tag, int64_t{1}, &out), GRAFT_E_FAILED);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(slot.call(&greeter_v1::tag, int64_t{1}, &out), GRAFT_E_FAILED);
   ASSERT_TRUE(eventually([&] { return slot.status().version == "1.1.0"; }));
   EXPECT_EQ(tag_of(slot), 2000);
   EXPECT_TRUE(log_.contains("error(s) during probation"));

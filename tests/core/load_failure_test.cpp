@@ -1,7 +1,7 @@
 // Every step before the publish can fail; none of them disturbs the version
 // that is serving, and each error names the component, the file and the cause.
-#include "greeter.h"
 #include "counter.h"
+#include "greeter.h"
 #include "test_support.hpp"
 
 #include <graft/runtime.hpp>
@@ -91,8 +91,8 @@ TEST_F(LoadFailureTest, WrongAbiVersion) {
 }
 
 TEST_F(LoadFailureTest, WrongInterfaceId) {
-  expect_refused(fixture_file("wrong_interface", "greeter-1.1.0.so"),
-                 ErrorCode::interface_mismatch, "graft.example.not_a_greeter");
+  expect_refused(fixture_file("wrong_interface", "greeter-1.1.0.so"), ErrorCode::interface_mismatch,
+                 "graft.example.not_a_greeter");
 }
 
 TEST_F(LoadFailureTest, InterfaceMajorChangeCannotBePatchedLive) {
@@ -136,8 +136,8 @@ TEST_F(LoadFailureTest, SelfTestFails) {
 }
 
 TEST_F(LoadFailureTest, UndefinedSymbolFailsAtLoadNotAtCall) {
-  expect_refused(fixture_file("undefined_symbol", "greeter-1.1.0.so"),
-                 ErrorCode::undefined_symbol, "graft_fixture_function_that_does_not_exist");
+  expect_refused(fixture_file("undefined_symbol", "greeter-1.1.0.so"), ErrorCode::undefined_symbol,
+                 "graft_fixture_function_that_does_not_exist");
 }
 
 TEST_F(LoadFailureTest, VersionNotNewer) {
@@ -185,8 +185,7 @@ TEST(QuiesceFailureTest, StateImportFailureReopensTheGateOnTheOldVersion) {
   ASSERT_EQ(counter.call(&counter_v1::add, int64_t{41}, &total), GRAFT_OK);
   SwapOptions quiesce;
   quiesce.mode = SwapMode::quiesce;
-  const Status s =
-      counter.swap(fixture_file("refuses_import", "counter-2.0.0.so"), quiesce);
+  const Status s = counter.swap(fixture_file("refuses_import", "counter-2.0.0.so"), quiesce);
   EXPECT_EQ(s.code(), ErrorCode::state_import_failed) << s.message();
   EXPECT_NE(s.message().find("refuses every import"), std::string::npos) << s.message();
   ASSERT_EQ(counter.call(&counter_v1::add, int64_t{1}, &total), GRAFT_OK);

@@ -87,10 +87,12 @@ inline RuntimeOptions test_options(const fs::path& state_dir,
 // Shared objects mapped in this process right now.
 inline int mapped_object_count() {
   int n = 0;
-  dl_iterate_phdr([](dl_phdr_info*, size_t, void* data) {
-    ++*static_cast<int*>(data);
-    return 0;
-  }, &n);
+  dl_iterate_phdr(
+      [](dl_phdr_info*, size_t, void* data) {
+        ++*static_cast<int*>(data);
+        return 0;
+      },
+      &n);
   return n;
 }
 

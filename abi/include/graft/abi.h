@@ -38,15 +38,15 @@ extern "C" {
  * call gate, never by a component. */
 typedef int32_t graft_status;
 #define GRAFT_OK 0
-#define GRAFT_E_FAILED 1            /* generic failure; see the message */
-#define GRAFT_E_INVALID_ARGUMENT 2  /* a caller passed something unusable */
-#define GRAFT_E_EXCEPTION 3         /* a C++ exception was caught at the boundary */
+#define GRAFT_E_FAILED 1           /* generic failure; see the message */
+#define GRAFT_E_INVALID_ARGUMENT 2 /* a caller passed something unusable */
+#define GRAFT_E_EXCEPTION 3        /* a C++ exception was caught at the boundary */
 #define GRAFT_E_NO_MEMORY 4
-#define GRAFT_E_STATE_SCHEMA 5      /* exported state has a schema this version cannot read */
-#define GRAFT_E_UNSUPPORTED 6       /* optional operation not provided */
-#define GRAFT_E_BUFFER_TOO_SMALL 7  /* an output buffer was too small */
-#define GRAFT_E_UNAVAILABLE 100     /* gate: no version serving, or the gate stayed closed */
-#define GRAFT_E_NESTING 101         /* gate: calls nested deeper than the host allows */
+#define GRAFT_E_STATE_SCHEMA 5     /* exported state has a schema this version cannot read */
+#define GRAFT_E_UNSUPPORTED 6      /* optional operation not provided */
+#define GRAFT_E_BUFFER_TOO_SMALL 7 /* an output buffer was too small */
+#define GRAFT_E_UNAVAILABLE 100    /* gate: no version serving, or the gate stayed closed */
+#define GRAFT_E_NESTING 101        /* gate: calls nested deeper than the host allows */
 
 /* The error message channel of lifecycle functions: the component writes a
  * NUL-terminated message into `message` (truncating as needed). */
@@ -113,9 +113,9 @@ typedef struct graft_component_descriptor {
   (offsetof(graft_component_descriptor, destroy) + sizeof(void (*)(void*)))
 
 /* True when a descriptor of size `size` contains `field` whole. */
-#define GRAFT_DESCRIPTOR_HAS(size, field)             \
-  ((size) >= offsetof(graft_component_descriptor, field) + \
-                 sizeof(((graft_component_descriptor*)0)->field))
+#define GRAFT_DESCRIPTOR_HAS(size, field) \
+  ((size) >=                              \
+   offsetof(graft_component_descriptor, field) + sizeof(((graft_component_descriptor*)0)->field))
 
 typedef const graft_component_descriptor* (*graft_entry_fn)(uint32_t host_abi_version);
 

@@ -54,8 +54,7 @@ class Host {
  private:
   // Size-checked: an older host may hand a smaller services table.
   bool has_log() const noexcept {
-    return services_->struct_size >=
-               offsetof(graft_host_services, log) + sizeof(services_->log) &&
+    return services_->struct_size >= offsetof(graft_host_services, log) + sizeof(services_->log) &&
            services_->log != nullptr;
   }
   const graft_host_services* services_;
@@ -253,14 +252,12 @@ constexpr graft_component_descriptor describe(const char* name, const char* vers
   d.table = table;
   d.create = &L::create;
   d.destroy = &L::destroy;
-  if constexpr (requires(Impl& i) { i.self_test(); }) d.self_test = &L::self_test;
+  if constexpr (requires(Impl & i) { i.self_test(); }) d.self_test = &L::self_test;
   d.state_schema = state_schema_of<Impl>();
-  if constexpr (requires(Impl& i, StateWriter& w) { i.export_state(w); }) {
+  if constexpr (requires(Impl & i, StateWriter & w) { i.export_state(w); }) {
     d.export_state = &L::export_state;
   }
-  if constexpr (requires(Impl& i, std::uint32_t s, std::string_view b) {
-                  i.import_state(s, b);
-                }) {
+  if constexpr (requires(Impl & i, std::uint32_t s, std::string_view b) { i.import_state(s, b); }) {
     d.import_state = &L::import_state;
   }
   return d;
@@ -283,13 +280,13 @@ inline constexpr auto method = &detail::MethodThunk<Method>::call;
 #endif
 
 // Exports the component's one symbol. Name and version given explicitly.
-#define GRAFT_COMPONENT_AS(Impl, Table, table_variable, name, version)                       \
-  namespace {                                                                                \
-  constexpr graft_component_descriptor graft_descriptor_ =                                   \
-      ::graft::detail::describe<Impl, Table>(name, version, &(table_variable));              \
-  }                                                                                          \
-  extern "C" GRAFT_EXPORT const graft_component_descriptor* graft_component_entry_v1(        \
-      std::uint32_t host_abi_version) {                                                      \
-    (void)host_abi_version;                                                                  \
-    return &graft_descriptor_;                                                               \
+#define GRAFT_COMPONENT_AS(Impl, Table, table_variable, name, version)                \
+  namespace {                                                                         \
+  constexpr graft_component_descriptor graft_descriptor_ =                            \
+      ::graft::detail::describe<Impl, Table>(name, version, &(table_variable));       \
+  }                                                                                   \
+  extern "C" GRAFT_EXPORT const graft_component_descriptor* graft_component_entry_v1( \
+      std::uint32_t host_abi_version) {                                               \
+    (void)host_abi_version;                                                           \
+    return &graft_descriptor_;                                                        \
   }

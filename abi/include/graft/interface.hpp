@@ -14,9 +14,9 @@ struct InterfaceTraits;
 
 // In the interface's header, after the table struct:
 //   GRAFT_DECLARE_INTERFACE(greeter_v1, "graft.example.greeter", 1)
-#define GRAFT_DECLARE_INTERFACE(Table, Id, Major)    \
-  template <>                                        \
-  struct graft::InterfaceTraits<Table> {             \
-    static constexpr const char* id = Id;            \
+#define GRAFT_DECLARE_INTERFACE(Table, Id, Major)   \
+  template <>                                       \
+  struct graft::InterfaceTraits<Table> {            \
+    static constexpr const char* id = Id;           \
     static constexpr std::uint32_t major = (Major); \
   };

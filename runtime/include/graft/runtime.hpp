@@ -64,8 +64,8 @@ class Runtime {
   // process has kMaxSlots slots.
   template <class Table>
   Slot<Table>& slot(std::string_view component) {
-    SlotSpec spec{std::string(component), InterfaceTraits<Table>::id,
-                  InterfaceTraits<Table>::major, static_cast<std::uint32_t>(sizeof(Table))};
+    SlotSpec spec{std::string(component), InterfaceTraits<Table>::id, InterfaceTraits<Table>::major,
+                  static_cast<std::uint32_t>(sizeof(Table))};
     return static_cast<Slot<Table>&>(
         declare(std::move(spec), [](detail::RuntimeShared& shared, SlotSpec s, std::uint32_t i) {
           return std::unique_ptr<SlotCore>(new Slot<Table>(shared, std::move(s), i));

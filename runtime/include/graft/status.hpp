@@ -77,7 +77,8 @@ class [[nodiscard]] Status {
 // Thrown only where no status can be returned (opening a runtime).
 class Error : public std::runtime_error {
  public:
-  explicit Error(Status status) : std::runtime_error(status.message()), status_(std::move(status)) {}
+  explicit Error(Status status)
+      : std::runtime_error(status.message()), status_(std::move(status)) {}
   const Status& status() const noexcept { return status_; }
 
  private:

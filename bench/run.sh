@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the benchmarks (Release), runs them, and writes BENCHMARKS.md from
+# that run, naming the machine. Usage: bench/run.sh [build-dir]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+build=${1:-$root/build-bench}
+
+"$root/scripts/install-deps.sh"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGRAFT_BUILD_TESTS=OFF >/dev/null
+cmake --build "$build" -j2 >/dev/null
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+for b in "$build"/bench/bench_*; do
+  [ -x "$b" ] || continue
+  name=$(basename "$b")
+  echo "running $name ..." >&2
+  "$b" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+       --benchmark_out="$out/$name.json" --benchmark_out_format=json >/dev/null
+done
+python3 "$here/write_benchmarks_md.py" "$out" > "$root/BENCHMARKS.md"
+echo "wrote $root/BENCHMARKS.md" >&2
