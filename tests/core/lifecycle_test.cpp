@@ -165,3 +165,42 @@ TEST_F(LifecycleTest, UnloadedVersionIsReallyUnmapped) {
 
 }  // namespace
 }  // namespace graft::testing
+
+namespace graft::testing {
+namespace {
+
+TEST(UnloadCheckTest, ObjectThatStaysMappedIsReportedInStatusAndLog) {
+  TempDir dir;
+  LogCapture log;
+  auto rt = Runtime::open(test_options(dir.path(), log.logger));
+  std::vector<SlotEvent> events;
+  std::mutex mu;
+  rt->on_event([&](const SlotEvent& e) {
+    std::lock_guard lock(mu);
+    events.push_back(e);
+  });
+  auto& slot = rt->slot<greeter_v1>("greeter");
+  ASSERT_TRUE(slot.load(fixture_file("sticky_tls", "greeter-1.1.0.so")).ok());
+  // This thread now holds the component's thread_local (with a destructor).
+  int64_t out = 0;
+  ASSERT_EQ(slot.call(&greeter_v1::tag, int64_t{1}, &out), GRAFT_OK);
+  EXPECT_EQ(out, 7001);
+  SwapOptions older;
+  older.allow_older = true;
+  ASSERT_TRUE(slot.swap(component_file("greeter-1.0.0.so"), older).ok());
+  const SlotStatus st = slot.status();
+  ASSERT_EQ(st.stayed_mapped.size(), 1u);
+  EXPECT_NE(st.stayed_mapped[0].find("1.1.0"), std::string::npos);
+  EXPECT_TRUE(log.contains("still mapped after unload"));
+  std::lock_guard lock(mu);
+  bool reported = false;
+  for (const auto& e : events)
+    reported |= e.kind == SlotEventKind::stayed_mapped;
+  EXPECT_TRUE(reported);
+  // The host keeps serving on the new version.
+  ASSERT_EQ(slot.call(&greeter_v1::tag, int64_t{1}, &out), GRAFT_OK);
+  EXPECT_EQ(out, 1001);
+}
+
+}  // namespace
+}  // namespace graft::testing
