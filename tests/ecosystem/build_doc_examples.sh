@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Extracts the code blocks of the author guide and the embedding guide (a
+# block whose first line is "// file: NAME" or "# file: NAME"), builds them
+# against graft installed into a temporary prefix, and runs the guide's host
+# on the guide's two component versions.
+# Usage: build_doc_examples.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+build=$1
+src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cmake --install "$build" --prefix "$work/prefix" >/dev/null
+mkdir -p "$work/project"
+for doc in "$src/docs/author-guide.md" "$src/docs/embedding.md"; do
+  awk -v dir="$work/project" '
+    /^```/ {
+      if (inblock) { inblock = 0; if (out != "") close(out); out = ""; next }
+      inblock = 1; first = 1; next
+    }
+    inblock && first {
+      first = 0
+      if (match($0, /^(\/\/|#) file: /)) { out = dir "/" substr($0, RLENGTH + 1); print > out; next }
+      out = ""
+    }
+    inblock && out != "" { print >> out }
+  ' "$doc"
+done
+for f in wordcount.h wordcount.cpp CMakeLists.txt host.cpp; do
+  test -s "$work/project/$f" || { echo "no code block for $f in the guides" >&2; exit 1; }
+done
+cmake -S "$work/project" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --build "$work/build" -j2 >/dev/null
+libdir=$(dirname "$(find "$work/prefix" -name 'libgraft.so*' | head -n1)")
+LD_LIBRARY_PATH="$libdir" "$work/build/wordcount_host" \
+  "$work/build/wordcount-1.0.0.so" "$work/build/wordcount-1.0.0-a.so" 2>/dev/null
