@@ -13,3 +13,12 @@ elseif(GRAFT_SANITIZE STREQUAL "thread")
 elseif(NOT GRAFT_SANITIZE STREQUAL "")
   message(FATAL_ERROR "GRAFT_SANITIZE must be '', 'address' or 'thread', not '${GRAFT_SANITIZE}'")
 endif()
+
+if(GRAFT_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "GRAFT_FUZZ needs clang (CC=clang-14 CXX=clang++-14)")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined)
+endif()

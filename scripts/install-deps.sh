@@ -7,6 +7,8 @@ packages=(
   libboost-dev libspdlog-dev libfmt-dev libsodium-dev nlohmann-json3-dev libcli11-dev
   libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
+# --fuzz: also clang 14 and its sanitizer runtimes (libFuzzer).
+if [ "${1:-}" = "--fuzz" ]; then packages+=(clang-14 libclang-rt-14-dev); fi
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
