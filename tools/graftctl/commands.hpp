@@ -14,5 +14,7 @@ struct Context {
 void add_trust_commands(CLI::App& app, Context& ctx);
 // hosts, status, top, install, rollback, commit, pending, approve, policy.
 void add_control_commands(CLI::App& app, Context& ctx);
+// new-component (a skeleton for component authors).
+void add_scaffold_commands(CLI::App& app, Context& ctx);
 
 }  // namespace graftctl
