@@ -1,11 +1,14 @@
 #include "file_io.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 namespace graft::detail {
 namespace {
@@ -51,6 +54,58 @@ bool fsync_dir(const std::filesystem::path& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return false;
   return io().fsync(fd.get()) == 0;
+}
+
+bool write_file_atomically(const std::filesystem::path& file, const std::string& content,
+                           std::string* error, unsigned mode) {
+  const std::filesystem::path dir = file.parent_path().empty() ? "." : file.parent_path();
+  std::string tmpl = (dir / ("." + file.filename().string() + ".XXXXXX")).string();
+  UniqueFd fd(::mkstemp(tmpl.data()));
+  if (!fd) {
+    *error = "cannot create a temporary file in '" + dir.string() + "': " + std::strerror(errno);
+    return false;
+  }
+  TempFileGuard guard(tmpl);
+  ::fchmod(fd.get(), mode);
+  if (!write_all(fd.get(), content.data(), content.size())) {
+    *error = "writing '" + tmpl + "': " + std::strerror(errno);
+    return false;
+  }
+  if (io().fsync(fd.get()) != 0) {
+    *error = "fsync of '" + tmpl + "': " + std::strerror(errno);
+    return false;
+  }
+  fd.reset();
+  if (io().rename(tmpl.c_str(), file.c_str()) != 0) {
+    *error = "rename to '" + file.string() + "': " + std::strerror(errno);
+    return false;
+  }
+  guard.release();
+  if (!fsync_dir(dir)) {
+    *error = "fsync of folder '" + dir.string() + "': " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+bool read_whole_file(const std::filesystem::path& file, std::string* out, std::string* error) {
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    *error = "cannot open '" + file.string() + "': " + std::strerror(errno);
+    return false;
+  }
+  out->clear();
+  char buf[16 * 1024];
+  for (;;) {
+    ssize_t n = io().read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *error = "reading '" + file.string() + "': " + std::strerror(errno);
+      return false;
+    }
+    if (n == 0) return true;
+    out->append(buf, static_cast<std::size_t>(n));
+  }
 }
 
 void UniqueFd::reset() noexcept {

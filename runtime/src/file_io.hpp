@@ -26,6 +26,13 @@ void set_file_ops_for_testing(const FileOps* ops) noexcept;
 bool write_all(int fd, const void* data, std::size_t size);
 // fsync of a directory, so that a rename in it is durable.
 bool fsync_dir(const std::filesystem::path& dir);
+// Replaces `file` with `content` so that a crash leaves the old content or
+// the new, never a mix: temp file, fsync, rename, fsync of the folder. On
+// failure returns false and, in `error`, what failed.
+bool write_file_atomically(const std::filesystem::path& file, const std::string& content,
+                           std::string* error, unsigned mode = 0600);
+// Reads a whole file; false (with `error`) if it cannot.
+bool read_whole_file(const std::filesystem::path& file, std::string* out, std::string* error);
 
 class UniqueFd {
  public:

@@ -82,6 +82,8 @@ std::string_view to_string(ErrorCode code) noexcept {
       return "state_corrupt";
     case ErrorCode::invalid_argument:
       return "invalid_argument";
+    case ErrorCode::unknown_component:
+      return "unknown_component";
   }
   return "unknown";
 }

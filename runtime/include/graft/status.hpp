@@ -53,6 +53,8 @@ enum class ErrorCode {
   io_error,
   state_corrupt,
   invalid_argument,
+  // The host declared no slot for the component a bundle or request names.
+  unknown_component,
 };
 
 // A stable, lower-case name for the code ("file_missing"), used in logs,

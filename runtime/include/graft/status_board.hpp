@@ -53,4 +53,8 @@ struct BoardSnapshot {
 std::optional<BoardSnapshot> read_status_board(const std::string& shm_name,
                                                std::string* error = nullptr);
 
+// The snapshot as a JSON object (text): what `graftctl status --json`
+// prints for a host and what the host's "status" request answers.
+std::string to_json(const BoardSnapshot& snapshot);
+
 }  // namespace graft

@@ -1,0 +1,35 @@
+// The journal: one JSON object per line in <state_dir>/journal.jsonl, for
+// every install, refusal (with its reason), rollback (by operator or
+// probation), commit, drain and unload.
+#pragma once
+
+#include <filesystem>
+#include <mutex>
+#include <string>
+
+namespace graft {
+
+struct JournalEntry {
+  std::string event;  // installed, refused, rolled_back, committed, draining, unloaded, restored, ...
+  std::string component;
+  std::string version;
+  std::string from_version;
+  std::string by;
+  std::string code;    // for refusals: the ErrorCode's name
+  std::string reason;  // for refusals and fallbacks: the message
+  std::string bundle;  // bundle folder, when one is involved
+};
+
+class Journal {
+ public:
+  explicit Journal(std::filesystem::path file) : file_(std::move(file)) {}
+  // Appends one line (with a UTC timestamp); false if it could not be written.
+  bool append(const JournalEntry& entry);
+  const std::filesystem::path& file() const noexcept { return file_; }
+
+ private:
+  std::filesystem::path file_;
+  std::mutex mu_;
+};
+
+}  // namespace graft

@@ -1,0 +1,41 @@
+// A bundle's manifest.json: what the signed bundle claims about its shared
+// object. docs/bundle-format.md specifies it.
+#pragma once
+
+#include <graft/status.hpp>
+#include <graft/version.hpp>
+
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <string_view>
+
+namespace graft {
+
+inline constexpr const char* kManifestFormat = "graft-bundle/1";
+
+struct Manifest {
+  std::string component;
+  Version version;
+  Version applies_to;  // the base release the bundle patches
+  std::uint32_t abi_version = 0;
+  std::string interface_id;
+  std::uint32_t interface_major = 0;
+  std::string file;    // the shared object's name inside the bundle folder
+  std::string sha256;  // lower-case hex
+  std::uint64_t size = 0;
+  std::time_t created = 0;  // UTC, written as 2026-11-27T20:40:00Z
+  std::time_t expires = 0;
+  std::string key_id;
+
+  // Parses and checks every field's type and form. Never throws.
+  static Status parse(std::string_view json_text, Manifest* out);
+  // Canonical JSON (sorted keys, two-space indent, trailing newline).
+  std::string to_json() const;
+};
+
+// 2026-11-27T20:40:00Z <-> time_t (UTC). parse returns false on bad text.
+std::string format_utc(std::time_t t);
+bool parse_utc(std::string_view text, std::time_t* out);
+
+}  // namespace graft

@@ -1,0 +1,498 @@
+#include <graft/control_plane.hpp>
+#include <graft/host_directory.hpp>
+#include <graft/installer.hpp>
+#include <graft/runtime.hpp>
+#include <graft/status_board.hpp>
+
+#include "bundle_probe.hpp"
+#include "control_server.hpp"
+#include "inbox.hpp"
+#include "install_policy.hpp"
+#include "serial_worker.hpp"
+#include "status_board_writer.hpp"
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+
+namespace graft {
+namespace {
+
+namespace fs = std::filesystem;
+using control::Command;
+using control::Request;
+using nlohmann::json;
+
+// Wakes the board refresher; shared with the runtime's event listener,
+// which may outlive the control plane (listeners cannot be removed).
+struct RefreshSignal {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool due = false;
+  bool stopping = false;
+
+  void raise() {
+    {
+      std::lock_guard lock(mu);
+      due = true;
+    }
+    cv.notify_one();
+  }
+};
+
+std::string default_host_name() {
+  return program_invocation_short_name != nullptr && *program_invocation_short_name != '\0'
+             ? program_invocation_short_name
+             : "host";
+}
+
+std::string_view error_kind(const Status& st) {
+  switch (st.code()) {
+    case ErrorCode::file_missing:
+      return control::kKindNotFound;
+    default:
+      return control::kKindRefused;
+  }
+}
+
+std::string error_reply(std::uint64_t id, const Status& st) {
+  return control::encode_error_reply(id, error_kind(st), to_string(st.code()), st.message());
+}
+
+std::string ok_reply(std::uint64_t id, const json& result) {
+  return control::encode_ok_reply(id, result.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+json pending_json(const PendingBundle& p) {
+  return {{"bundle", p.name},
+          {"path", p.path.string()},
+          {"component", p.component},
+          {"version", p.version},
+          {"applies_to", p.applies_to}};
+}
+
+}  // namespace
+
+struct ControlPlane::Impl {
+  Runtime& runtime;
+  Installer& installer;
+  ControlOptions options;
+  std::shared_ptr<spdlog::logger> logger;
+  HostDirectory directory;
+  const int pid = ::getpid();
+  const std::uint64_t start_ticks = process_start_ticks(::getpid());
+  const std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
+  fs::path socket_path;
+  std::string board_name;
+  control::InstallPolicy policy;
+
+  mutable std::mutex pending_mu;
+  std::vector<PendingBundle> pending_bundles;
+
+  std::unique_ptr<control::StatusBoardWriter> board;
+  std::shared_ptr<RefreshSignal> refresh = std::make_shared<RefreshSignal>();
+  std::uint64_t refreshes = 0;  // refresher thread only
+  std::thread refresher;
+  std::unique_ptr<control::SerialWorker> worker;
+  std::unique_ptr<control::Inbox> inbox;
+  std::unique_ptr<control::ControlServer> server;
+
+  Impl(Runtime& r, Installer& i, ControlOptions o)
+      : runtime(r),
+        installer(i),
+        options(std::move(o)),
+        // The runtime owns its logger; borrow it without owning it.
+        logger(r.options().logger
+                   ? r.options().logger
+                   : std::shared_ptr<spdlog::logger>(std::shared_ptr<void>(), &r.logger())),
+        directory(options.run_dir.empty() ? default_run_dir() : options.run_dir),
+        policy(r.options().state_dir, options.auto_install) {
+    if (options.host_name.empty()) options.host_name = default_host_name();
+    socket_path = directory.socket_path(pid);
+    board_name = directory.board_name(pid);
+  }
+
+  BoardSnapshot snapshot() {
+    BoardSnapshot s;
+    s.pid = pid;
+    s.process_start_ticks = start_ticks;
+    s.name = options.host_name;
+    s.started = started;
+    s.refreshed = std::chrono::system_clock::now();
+    s.refreshes = refreshes;
+    s.auto_install = policy.auto_install();
+    s.has_inbox = !options.inbox_dir.empty();
+    for (const SlotStatus& st : runtime.status()) {
+      BoardComponent c;
+      c.name = st.component;
+      c.interface_id = st.interface_id;
+      c.version = st.version;
+      c.previous_version = st.previous_version;
+      c.state = std::string(to_string(st.state));
+      c.calls = st.calls;
+      c.errors = st.errors;
+      c.in_flight = st.in_flight;
+      c.probation_left = st.probation_left;
+      c.last_event = st.last_event;
+      s.components.push_back(std::move(c));
+    }
+    std::lock_guard lock(pending_mu);
+    for (const auto& p : pending_bundles) {
+      s.pending.push_back({p.name, p.component, p.version, p.path.string()});
+    }
+    return s;
+  }
+
+  void refresh_loop() {
+    for (;;) {
+      {
+        std::unique_lock lock(refresh->mu);
+        refresh->cv.wait_for(lock, options.board_refresh,
+                             [this] { return refresh->due || refresh->stopping; });
+        if (refresh->stopping) return;
+        refresh->due = false;
+      }
+      ++refreshes;
+      board->publish(snapshot());
+    }
+  }
+
+  // --- requests ---------------------------------------------------------
+
+  void dispatch(const Request& r, std::function<void(std::string)> reply) {
+    switch (r.command) {
+      case Command::ping:
+        reply(ok_reply(r.id, {{"pid", pid}, {"name", options.host_name}}));
+        return;
+      case Command::status:
+        reply(ok_reply(r.id, json::parse(to_json(snapshot()))));
+        return;
+      case Command::pending: {
+        json list = json::array();
+        for (const auto& p : pending())
+          list.push_back(pending_json(p));
+        reply(ok_reply(r.id, {{"pid", pid}, {"name", options.host_name}, {"pending", list}}));
+        return;
+      }
+      case Command::policy:
+        if (r.auto_install) {
+          if (Status st = set_auto_install(*r.auto_install); !st.ok()) {
+            reply(error_reply(r.id, st));
+            return;
+          }
+        }
+        reply(ok_reply(r.id, {{"pid", pid},
+                              {"name", options.host_name},
+                              {"auto_install", policy.auto_install()},
+                              {"recorded", policy.recorded()}}));
+        return;
+      case Command::install:
+      case Command::rollback:
+      case Command::commit:
+      case Command::approve:
+        break;
+    }
+    // Changes to the runtime: one at a time, off the socket's thread.
+    const bool posted = worker->post([this, r, reply] { reply(change(r)); });
+    if (!posted) {
+      reply(control::encode_error_reply(r.id, control::kKindBusy, "stopping",
+                                        "the host is shutting down"));
+    }
+  }
+
+  std::string change(const Request& r) {
+    try {
+      switch (r.command) {
+        case Command::install: {
+          json result;
+          if (Status st = install(fs::absolute(r.bundle), "operator", &result); !st.ok()) {
+            return error_reply(r.id, st);
+          }
+          return ok_reply(r.id, result);
+        }
+        case Command::rollback:
+        case Command::commit: {
+          SlotCore* slot = runtime.find(r.component);
+          if (slot == nullptr) {
+            return control::encode_error_reply(
+                r.id, control::kKindNotFound, "not_loaded",
+                "host '" + options.host_name + "' has no component '" + r.component + "'");
+          }
+          const std::string before = slot->status().version;
+          Status st = r.command == Command::rollback ? installer.rollback(r.component, "operator")
+                                                     : installer.commit(r.component, "operator");
+          if (!st.ok()) return error_reply(r.id, st);
+          const SlotStatus after = slot->status();
+          return ok_reply(r.id, {{"pid", pid},
+                                 {"name", options.host_name},
+                                 {"component", r.component},
+                                 {"from", before},
+                                 {"version", after.version},
+                                 {"state", std::string(to_string(after.state))}});
+        }
+        case Command::approve:
+          return approve(r);
+        default:
+          return control::encode_error_reply(r.id, control::kKindInternal, "internal",
+                                             "not a change");
+      }
+    } catch (const std::exception& e) {
+      logger->error("control: {} failed: {}", to_string(r.command), e.what());
+      return control::encode_error_reply(r.id, control::kKindInternal, "internal", e.what());
+    }
+  }
+
+  // Verifies and installs one bundle folder. `result` describes the swap.
+  Status install(const fs::path& bundle, std::string_view by, json* result) {
+    VerifiedBundle verified;
+    if (Status st = installer.verify(bundle, &verified); !st.ok()) return st;
+    const std::string& component = verified.manifest.component;
+    SlotCore* slot = runtime.find(component);
+    if (slot == nullptr) {
+      return Status(ErrorCode::file_missing,
+                    "host '" + options.host_name + "' has no component '" + component + "'");
+    }
+    const std::string before = slot->status().version;
+    SwapOptions swap;
+    swap.by = std::string(by);
+    if (Status st = installer.install(bundle, swap); !st.ok()) return st;
+    const std::string version = verified.manifest.version.to_string();
+    logger->info("control: installed {} {} over {} from {} (by {})", component, version, before,
+                 bundle.string(), by);
+    *result = {{"pid", pid},
+               {"name", options.host_name},
+               {"component", component},
+               {"version", version},
+               {"from", before},
+               {"bundle", bundle.string()}};
+    return {};
+  }
+
+  std::string approve(const Request& r) {
+    std::vector<PendingBundle> chosen;
+    {
+      std::lock_guard lock(pending_mu);
+      for (const auto& p : pending_bundles) {
+        if (r.all || p.name == r.bundle || p.path == fs::path(r.bundle) ||
+            fs::path(r.bundle).filename() == p.name) {
+          chosen.push_back(p);
+        }
+      }
+    }
+    if (chosen.empty() && !r.all) {
+      return control::encode_error_reply(
+          r.id, control::kKindNotFound, "not_pending",
+          "host '" + options.host_name + "' holds no pending bundle '" + r.bundle + "'");
+    }
+    json results = json::array();
+    bool all_ok = true;
+    for (const auto& p : chosen) {
+      json result;
+      Status st = install(p.path, "operator", &result);
+      forget_pending(p.name);
+      if (st.ok()) {
+        if (inbox) report_move(inbox->retire(p.name));
+        results.push_back(result);
+      } else {
+        all_ok = false;
+        refuse(p.name, st);
+        results.push_back(
+            {{"bundle", p.name},
+             {"component", p.component},
+             {"version", p.version},
+             {"error", {{"code", std::string(to_string(st.code()))}, {"message", st.message()}}}});
+      }
+    }
+    if (!all_ok && chosen.size() == 1) {
+      return control::encode_error_reply(r.id, control::kKindRefused,
+                                         results[0]["error"]["code"].get<std::string>(),
+                                         results[0]["error"]["message"].get<std::string>());
+    }
+    return ok_reply(
+        r.id,
+        {{"pid", pid}, {"name", options.host_name}, {"approved", results}, {"all_ok", all_ok}});
+  }
+
+  std::vector<PendingBundle> pending() const {
+    std::lock_guard lock(pending_mu);
+    return pending_bundles;
+  }
+
+  void forget_pending(const std::string& name) {
+    {
+      std::lock_guard lock(pending_mu);
+      std::erase_if(pending_bundles, [&](const PendingBundle& p) { return p.name == name; });
+    }
+    refresh->raise();
+  }
+
+  Status set_auto_install(bool on) {
+    Status st = policy.set_auto_install(on);
+    if (st.ok()) {
+      logger->info("control: auto-install {} (recorded in {})", on ? "on" : "off",
+                   policy.file().string());
+      refresh->raise();
+    }
+    return st;
+  }
+
+  // --- inbox --------------------------------------------------------------
+
+  void report_move(const Status& st) {
+    if (!st.ok()) logger->error("inbox: {}", st.message());
+  }
+
+  void refuse(const std::string& name, const Status& why) {
+    logger->error("inbox: refused bundle {}: {} ({})", name, why.message(), to_string(why.code()));
+    if (inbox) {
+      report_move(
+          inbox->set_aside(name, std::string(to_string(why.code())) + ": " + why.message()));
+    }
+  }
+
+  void intake(const std::string& name, const fs::path& path) {
+    VerifiedBundle verified;
+    if (Status st = installer.verify(path, &verified); !st.ok()) {
+      refuse(name, st);
+      return;
+    }
+    const std::string component = verified.manifest.component;
+    const std::string version = verified.manifest.version.to_string();
+    if (runtime.find(component) == nullptr) {
+      refuse(name, Status(ErrorCode::not_loaded,
+                          "host '" + options.host_name + "' has no component '" + component + "'"));
+      return;
+    }
+    if (policy.auto_install()) {
+      json result;
+      if (Status st = install(path, "inbox", &result); !st.ok()) {
+        refuse(name, st);
+        return;
+      }
+      report_move(inbox->retire(name));
+      refresh->raise();
+      return;
+    }
+    PendingBundle p{name, path, component, version, verified.manifest.applies_to.to_string()};
+    {
+      std::lock_guard lock(pending_mu);
+      std::erase_if(pending_bundles, [&](const PendingBundle& q) { return q.name == name; });
+      pending_bundles.push_back(p);
+    }
+    logger->info("inbox: bundle {} ({} {}) verified; held for approval (auto-install is off)", name,
+                 component, version);
+    refresh->raise();
+  }
+};
+
+ControlPlane::ControlPlane(Runtime& runtime, Installer& installer, ControlOptions options)
+    : impl_(std::make_unique<Impl>(runtime, installer, std::move(options))) {
+  Impl& m = *impl_;
+  m.directory.prepare();
+  if (auto removed = m.directory.remove_dead(); !removed.empty()) {
+    m.logger->info("control: removed the socket and board of {} dead host(s)", removed.size());
+  }
+  m.board = std::make_unique<control::StatusBoardWriter>(m.board_name);
+  m.board->publish(m.snapshot());
+  m.refresher = std::thread([&m] { m.refresh_loop(); });
+  runtime.on_event([weak = std::weak_ptr<RefreshSignal>(m.refresh)](const SlotEvent&) {
+    if (auto signal = weak.lock()) signal->raise();
+  });
+  m.worker = std::make_unique<control::SerialWorker>();
+  try {
+    if (!m.options.inbox_dir.empty()) {
+      control::InboxOptions io;
+      io.settle = m.options.inbox_settle;
+      io.incomplete_limit = m.options.inbox_incomplete_limit;
+      io.rescan_interval = m.options.inbox_rescan;
+      m.inbox = std::make_unique<control::Inbox>(
+          m.options.inbox_dir, [](const fs::path& bundle) { return control::probe_bundle(bundle); },
+          [&m](const std::string& name, const fs::path& path) {
+            m.worker->post([&m, name, path] {
+              try {
+                m.intake(name, path);
+              } catch (const std::exception& e) {
+                m.logger->error("inbox: bundle {}: {}", name, e.what());
+              }
+            });
+          },
+          [&m](const std::string& name) { m.forget_pending(name); }, io, m.logger);
+    }
+    control::ControlServerOptions so;
+    so.deadline = m.options.connection_deadline;
+    so.max_connections = m.options.max_connections;
+    m.server = std::make_unique<control::ControlServer>(
+        m.socket_path,
+        [&m](const Request& r, control::ControlServer::Reply reply) {
+          m.dispatch(r, std::move(reply));
+        },
+        so, m.logger);
+  } catch (...) {
+    m.worker->stop();
+    m.inbox.reset();
+    {
+      std::lock_guard lock(m.refresh->mu);
+      m.refresh->stopping = true;
+    }
+    m.refresh->cv.notify_all();
+    m.refresher.join();
+    throw;
+  }
+  m.logger->info("control: host '{}' pid {} serving {} (board {}, auto-install {}{})",
+                 m.options.host_name, m.pid, m.socket_path.string(), m.board_name,
+                 m.policy.auto_install() ? "on" : "off",
+                 m.options.inbox_dir.empty() ? "" : ", inbox " + m.options.inbox_dir.string());
+}
+
+ControlPlane::~ControlPlane() {
+  Impl& m = *impl_;
+  // The changes already asked for finish (their replies still reach the
+  // socket; jobs posted from now on are dropped), then the inbox, the
+  // socket and the board go.
+  m.worker->stop();
+  m.inbox.reset();
+  m.server.reset();
+  {
+    std::lock_guard lock(m.refresh->mu);
+    m.refresh->stopping = true;
+  }
+  m.refresh->cv.notify_all();
+  if (m.refresher.joinable()) m.refresher.join();
+  m.board.reset();
+}
+
+const fs::path& ControlPlane::socket_path() const noexcept {
+  return impl_->socket_path;
+}
+const std::string& ControlPlane::board_name() const noexcept {
+  return impl_->board_name;
+}
+const std::string& ControlPlane::host_name() const noexcept {
+  return impl_->options.host_name;
+}
+bool ControlPlane::auto_install() const noexcept {
+  return impl_->policy.auto_install();
+}
+Status ControlPlane::set_auto_install(bool on) {
+  return impl_->set_auto_install(on);
+}
+std::vector<PendingBundle> ControlPlane::pending() const {
+  return impl_->pending();
+}
+
+std::string ControlPlane::handle(const Request& request) {
+  auto done = std::make_shared<std::promise<std::string>>();
+  auto answer = done->get_future();
+  impl_->dispatch(request, [done](std::string payload) { done->set_value(std::move(payload)); });
+  return answer.get();
+}
+
+}  // namespace graft

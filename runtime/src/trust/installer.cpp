@@ -1,0 +1,359 @@
+#include <graft/installer.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <mutex>
+
+namespace graft {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string sha_of_store_path(const std::string& path) {
+  return fs::path(path).stem().string();
+}
+
+}  // namespace
+
+// Shared with the runtime's event listener, which may outlive the Installer.
+struct InstallerCore {
+  Runtime& runtime;
+  fs::path state_file;
+  Journal journal;
+  std::mutex state_mu;
+  InstalledState state;
+
+  InstallerCore(Runtime& rt, fs::path file, fs::path journal_file)
+      : runtime(rt), state_file(std::move(file)), journal(std::move(journal_file)) {}
+
+  void save_locked() {
+    if (Status s = state.save(state_file); !s) runtime.logger().error("{}", s.message());
+  }
+
+  // Keeps the installed state in step with what the slots do, whoever asked
+  // (operator, inbox, probation, restore).
+  void on_event(const SlotEvent& e) {
+    if (e.kind == SlotEventKind::refused) return;  // journaled by install() with the bundle
+    JournalEntry j;
+    j.event = std::string(to_string(e.kind));
+    j.component = e.component;
+    j.version = e.version;
+    j.from_version = e.from_version;
+    j.by = e.by;
+    if (!e.status.ok()) {
+      j.code = std::string(to_string(e.status.code()));
+      j.reason = e.status.message();
+    }
+    journal.append(j);
+    const auto v = Version::parse(e.version);
+    if (!v) return;
+    std::lock_guard lock(state_mu);
+    ComponentRecord& r = state.components[e.component];
+    switch (e.kind) {
+      case SlotEventKind::loaded:
+      case SlotEventKind::swapped:
+        if (e.kind == SlotEventKind::swapped) r.previous = Version::parse(e.from_version);
+        r.serving = *v;
+        if (!r.highest || *r.highest < *v) r.highest = *v;
+        if (!e.artifact.empty()) r.hashes[v->to_string()] = sha_of_store_path(e.artifact);
+        save_locked();
+        break;
+      case SlotEventKind::rolled_back:
+        r.previous = Version::parse(e.from_version);
+        r.serving = *v;
+        save_locked();
+        break;
+      default:
+        break;
+    }
+  }
+};
+
+struct Installer::Impl {
+  std::shared_ptr<InstallerCore> core;
+  BundleVerifier verifier{TrustedKeys()};
+  std::mutex install_mu;
+
+  Runtime& runtime() { return core->runtime; }
+
+  Status refuse(const Status& s, const fs::path& bundle, const std::string& component,
+                const std::string& version, const std::string& by) {
+    JournalEntry j;
+    j.event = "refused";
+    j.component = component;
+    j.version = version;
+    j.by = by;
+    j.code = std::string(to_string(s.code()));
+    j.reason = s.message();
+    j.bundle = bundle.string();
+    core->journal.append(j);
+    runtime().logger().warn("refused bundle: {}", s.message());
+    return s;
+  }
+
+  // The version policy and the slot's interface, against the installed state.
+  Status check_policy(const Manifest& m, const fs::path& dir, bool allow_older,
+                      std::vector<BundleCheck>* checks) {
+    const std::string who =
+        "bundle '" + dir.string() + "' (" + m.component + " " + m.version.to_string() + ")";
+    auto fail = [&](const char* check, Status s) {
+      if (checks != nullptr) checks->push_back({check, false, s.message()});
+      return s;
+    };
+    SlotCore* slot = runtime().find(m.component);
+    if (slot == nullptr) {
+      return fail("component",
+                  Status(ErrorCode::unknown_component,
+                         who + ": this host has no slot for component '" + m.component + "'"));
+    }
+    const SlotSpec& spec = slot->spec();
+    if (m.abi_version != GRAFT_ABI_VERSION) {
+      return fail("abi", Status(ErrorCode::abi_mismatch,
+                                who + ": built for graft ABI " + std::to_string(m.abi_version) +
+                                    ", this host speaks ABI " + std::to_string(GRAFT_ABI_VERSION)));
+    }
+    if (m.interface_id != spec.interface_id || m.interface_major != spec.interface_major) {
+      return fail("interface",
+                  Status(ErrorCode::interface_mismatch,
+                         who + ": implements '" + m.interface_id + "' v" +
+                             std::to_string(m.interface_major) + ", the host's slot needs '" +
+                             spec.interface_id + "' v" + std::to_string(spec.interface_major) +
+                             " (an interface change needs a new host build)"));
+    }
+    ComponentRecord rec;
+    {
+      std::lock_guard lock(core->state_mu);
+      auto it = core->state.components.find(m.component);
+      if (it != core->state.components.end()) rec = it->second;
+    }
+    const bool operator_rollback = allow_older && rec.previous && m.version == *rec.previous;
+    if (rec.highest && m.version < *rec.highest && !operator_rollback) {
+      return fail("version", Status(ErrorCode::downgrade,
+                                    who + ": older than " + rec.highest->to_string() +
+                                        ", the highest version ever installed (refused as a "
+                                        "rollback attack; use 'graftctl rollback')"));
+    }
+    if (rec.highest && m.version == *rec.highest) {
+      auto h = rec.hashes.find(m.version.to_string());
+      if (h != rec.hashes.end() && h->second != m.sha256) {
+        return fail("version", Status(ErrorCode::downgrade,
+                                      who + ": a different build of " + m.version.to_string() +
+                                          " was installed before (sha256 " + h->second + ")"));
+      }
+    }
+    if (m.version.is_response() && m.applies_to != m.version.base()) {
+      return fail("base", Status(ErrorCode::wrong_base,
+                                 who + ": a response to " + m.version.base().to_string() +
+                                     " cannot apply to " + m.applies_to.to_string()));
+    }
+    const auto serving = slot->serving_version();
+    if (serving && !operator_rollback && serving->base() != m.applies_to) {
+      return fail("base", Status(ErrorCode::wrong_base,
+                                 who + ": applies to " + m.applies_to.to_string() +
+                                     ", but this host serves " + serving->to_string()));
+    }
+    if (checks != nullptr) {
+      checks->push_back(
+          {"policy", true, serving ? "installs over " + serving->to_string() : "first version"});
+    }
+    return Status();
+  }
+};
+
+Installer::Installer(Runtime& runtime, InstallerOptions options) : impl_(std::make_unique<Impl>()) {
+  const fs::path dir = runtime.options().state_dir;
+  impl_->core =
+      std::make_shared<InstallerCore>(runtime, dir / "installed.json", dir / "journal.jsonl");
+  TrustedKeys keys;
+  if (Status s = TrustedKeys::load(options.trusted_keys, &keys); !s) throw Error(s);
+  impl_->verifier = BundleVerifier(std::move(keys));
+  InstalledState st;
+  if (Status s = InstalledState::load(impl_->core->state_file, &st); !s) {
+    // Saves are atomic, so a file that does not parse was damaged from
+    // outside. Starting empty would drop the floor against rollback attacks:
+    // refuse, and let the operator decide.
+    throw Error(Status(s.code(), s.message() +
+                                     " (refusing to start without the highest installed versions; "
+                                     "restore the file from a backup or remove it to start over)"));
+  }
+  impl_->core->state = std::move(st);
+  std::weak_ptr<InstallerCore> weak = impl_->core;
+  runtime.on_event([weak](const SlotEvent& e) {
+    if (auto core = weak.lock()) core->on_event(e);
+  });
+}
+
+Installer::~Installer() = default;
+
+Status Installer::verify(const fs::path& bundle_dir, VerifiedBundle* out) {
+  VerifiedBundle vb;
+  if (Status s = impl_->verifier.verify(bundle_dir, &vb.manifest, &vb.checks); !s) {
+    if (out != nullptr) *out = std::move(vb);
+    return s;
+  }
+  Status s = impl_->check_policy(vb.manifest, bundle_dir, false, &vb.checks);
+  if (out != nullptr) *out = std::move(vb);
+  return s;
+}
+
+Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options) {
+  std::lock_guard lock(impl_->install_mu);
+  Manifest m;
+  if (Status s = impl_->verifier.verify(bundle_dir, &m, nullptr); !s) {
+    return impl_->refuse(s, bundle_dir, m.component, "", options.by);
+  }
+  const std::string version = m.version.to_string();
+  if (Status s = impl_->check_policy(m, bundle_dir, options.allow_older, nullptr); !s) {
+    return impl_->refuse(s, bundle_dir, m.component, version, options.by);
+  }
+  // Verify the copy that will be loaded: the bundle may change after the
+  // check above, the store copy cannot.
+  Artifact artifact;
+  if (Status s = impl_->runtime().store().put(bundle_dir / m.file, &artifact); !s) {
+    return impl_->refuse(Status(s.code(), "bundle '" + bundle_dir.string() + "': " + s.message()),
+                         bundle_dir, m.component, version, options.by);
+  }
+  if (Status s = BundleVerifier::check_file(
+          m, artifact.sha256, artifact.size,
+          "bundle '" + bundle_dir.string() + "' (" + m.component + " " + version + "): store copy");
+      !s) {
+    bool known = false;
+    {
+      std::lock_guard state_lock(impl_->core->state_mu);
+      for (const auto& [name, rec] : impl_->core->state.components) {
+        for (const auto& [v, sha] : rec.hashes)
+          known |= sha == artifact.sha256;
+      }
+    }
+    if (!known) impl_->runtime().store().remove(artifact.sha256);
+    return impl_->refuse(s, bundle_dir, m.component, version, options.by);
+  }
+  SwapOptions swap = options;
+  swap.expect_version = m.version;
+  SlotCore* slot = impl_->runtime().find(m.component);
+  if (Status s = slot->install(artifact, swap); !s) {
+    return impl_->refuse(s, bundle_dir, m.component, version, options.by);
+  }
+  JournalEntry j;
+  j.event = "installed";
+  j.component = m.component;
+  j.version = version;
+  j.by = options.by;
+  j.bundle = bundle_dir.string();
+  impl_->core->journal.append(j);
+  return Status();
+}
+
+Status Installer::rollback(std::string_view component, std::string_view by) {
+  SlotCore* slot = impl_->runtime().find(component);
+  if (slot == nullptr) {
+    return Status(ErrorCode::unknown_component,
+                  "this host has no slot for component '" + std::string(component) + "'");
+  }
+  Status s = slot->rollback(by);
+  if (s.code() != ErrorCode::no_previous) return s;
+  // After a restart the slot knows no previous version; the installed state
+  // does, and the store still holds its artifact.
+  ComponentRecord rec;
+  {
+    std::lock_guard lock(impl_->core->state_mu);
+    auto it = impl_->core->state.components.find(std::string(component));
+    if (it == impl_->core->state.components.end()) return s;
+    rec = it->second;
+  }
+  if (!rec.previous) return s;
+  auto h = rec.hashes.find(rec.previous->to_string());
+  if (h == rec.hashes.end()) return s;
+  Artifact artifact;
+  if (Status got = impl_->runtime().store().get(h->second, &artifact); !got) {
+    return Status(got.code(), "component '" + std::string(component) + "': cannot roll back to " +
+                                  rec.previous->to_string() + ": " + got.message());
+  }
+  SwapOptions o;
+  o.allow_older = true;
+  o.expect_version = rec.previous;
+  o.by = std::string(by);
+  return slot->install(artifact, o);
+}
+
+Status Installer::commit(std::string_view component, std::string_view by) {
+  SlotCore* slot = impl_->runtime().find(component);
+  if (slot == nullptr) {
+    return Status(ErrorCode::unknown_component,
+                  "this host has no slot for component '" + std::string(component) + "'");
+  }
+  return slot->commit(by);
+}
+
+Status Installer::restore() {
+  const InstalledState snapshot = state();
+  Status result;
+  auto& log = impl_->runtime().logger();
+  for (const auto& [name, rec] : snapshot.components) {
+    if (!rec.serving) continue;
+    SlotCore* slot = impl_->runtime().find(name);
+    if (slot == nullptr) {
+      log.info("restore: component '{}' {} is recorded but this host declared no slot for it", name,
+               rec.serving->to_string());
+      continue;
+    }
+    if (slot->serving_version() == rec.serving) continue;
+    // The recorded version first, then older recorded ones, newest first.
+    // Newer ones are not candidates: they were rolled back.
+    std::vector<Version> candidates{*rec.serving};
+    for (const auto& [v, sha] : rec.hashes) {
+      auto parsed = Version::parse(v);
+      if (parsed && *parsed < *rec.serving) candidates.push_back(*parsed);
+    }
+    std::sort(candidates.begin() + 1, candidates.end(), std::greater<>());
+    std::string failures;
+    bool restored = false;
+    for (const Version& v : candidates) {
+      auto h = rec.hashes.find(v.to_string());
+      Status s;
+      Artifact artifact;
+      if (h == rec.hashes.end()) {
+        s = Status(ErrorCode::state_corrupt, "no recorded hash");
+      } else if (s = impl_->runtime().store().get(h->second, &artifact); s) {
+        SwapOptions o;
+        o.allow_older = true;
+        o.expect_version = v;
+        o.by = "restore";
+        s = slot->install(artifact, o);
+      }
+      if (s) {
+        restored = true;
+        if (v != *rec.serving) {
+          const std::string why = "component '" + name + "': recorded version " +
+                                  rec.serving->to_string() + " could not be restored (" + failures +
+                                  "); fell back to " + v.to_string();
+          log.error("restore: {}", why);
+          impl_->core->journal.append({"restore_fallback", name, v.to_string(),
+                                       rec.serving->to_string(), "restore", "state_corrupt", why,
+                                       ""});
+        } else {
+          log.info("restore: component '{}' back on {}", name, v.to_string());
+        }
+        break;
+      }
+      failures += (failures.empty() ? "" : "; ") + v.to_string() + ": " + s.message();
+    }
+    if (!restored) {
+      const std::string why =
+          "component '" + name + "': no recorded version could be restored (" + failures + ")";
+      log.error("restore: {}", why);
+      impl_->core->journal.append({"restore_failed", name, rec.serving->to_string(), "", "restore",
+                                   "state_corrupt", why, ""});
+      result = Status(ErrorCode::state_corrupt, why);
+    }
+  }
+  return result;
+}
+
+InstalledState Installer::state() const {
+  std::lock_guard lock(impl_->core->state_mu);
+  return impl_->core->state;
+}
+
+}  // namespace graft

@@ -1,0 +1,115 @@
+#include <graft/manifest.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+namespace graft {
+namespace {
+
+using nlohmann::json;
+
+Status bad(const std::string& why) {
+  return Status(ErrorCode::bundle_invalid, "manifest: " + why);
+}
+
+bool is_hex(const std::string& s, std::size_t n) {
+  return s.size() == n && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+}  // namespace
+
+std::string format_utc(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+bool parse_utc(std::string_view text, std::time_t* out) {
+  if (text.size() != 20) return false;
+  std::tm tm{};
+  const std::string s(text);
+  const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (end == nullptr || *end != '\0') return false;
+  *out = timegm(&tm);
+  return format_utc(*out) == s;  // refuses 2026-02-31 and friends
+}
+
+Status Manifest::parse(std::string_view text, Manifest* out) {
+  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return bad("not valid JSON");
+  if (!j.is_object()) return bad("not a JSON object");
+  Manifest m;
+  auto str = [&](const char* key, std::string* dst) -> Status {
+    auto it = j.find(key);
+    if (it == j.end()) return bad("missing field '" + std::string(key) + "'");
+    if (!it->is_string()) return bad("field '" + std::string(key) + "' must be a string");
+    *dst = it->get<std::string>();
+    if (dst->empty() || dst->size() > 256)
+      return bad("field '" + std::string(key) + "' is empty or too long");
+    return Status();
+  };
+  auto num = [&](const char* key, std::uint64_t max, std::uint64_t* dst) -> Status {
+    auto it = j.find(key);
+    if (it == j.end()) return bad("missing field '" + std::string(key) + "'");
+    if (!it->is_number_unsigned())
+      return bad("field '" + std::string(key) + "' must be a whole number");
+    *dst = it->get<std::uint64_t>();
+    if (*dst > max) return bad("field '" + std::string(key) + "' is out of range");
+    return Status();
+  };
+  std::string format, version, applies_to, created, expires;
+  std::uint64_t abi = 0, major = 0;
+  for (Status s : {str("format", &format), str("component", &m.component), str("version", &version),
+                   str("applies_to", &applies_to), num("abi_version", 0xffffffffu, &abi),
+                   str("interface_id", &m.interface_id),
+                   num("interface_major", 0xffffffffu, &major), str("file", &m.file),
+                   str("sha256", &m.sha256), num("size", std::uint64_t{1} << 40, &m.size),
+                   str("created", &created), str("expires", &expires), str("key_id", &m.key_id)}) {
+    if (!s) return s;
+  }
+  if (format != kManifestFormat) return bad("format '" + format + "' is not " + kManifestFormat);
+  std::string why;
+  auto v = Version::parse(version, &why);
+  if (!v) return bad("version: " + why);
+  auto base = Version::parse(applies_to, &why);
+  if (!base) return bad("applies_to: " + why);
+  if (base->is_response())
+    return bad("applies_to must be a base release, not '" + applies_to + "'");
+  m.version = *v;
+  m.applies_to = *base;
+  m.abi_version = static_cast<std::uint32_t>(abi);
+  m.interface_major = static_cast<std::uint32_t>(major);
+  if (m.file.find('/') != std::string::npos || m.file == "." || m.file == "..") {
+    return bad("file '" + m.file + "' must be a plain file name inside the bundle");
+  }
+  if (!is_hex(m.sha256, 64)) return bad("sha256 must be 64 lower-case hex digits");
+  if (!is_hex(m.key_id, 16)) return bad("key_id must be 16 lower-case hex digits");
+  if (!parse_utc(created, &m.created))
+    return bad("created '" + created + "' is not YYYY-MM-DDTHH:MM:SSZ");
+  if (!parse_utc(expires, &m.expires))
+    return bad("expires '" + expires + "' is not YYYY-MM-DDTHH:MM:SSZ");
+  *out = std::move(m);
+  return Status();
+}
+
+std::string Manifest::to_json() const {
+  json j = {{"format", kManifestFormat},
+            {"component", component},
+            {"version", version.to_string()},
+            {"applies_to", applies_to.to_string()},
+            {"abi_version", abi_version},
+            {"interface_id", interface_id},
+            {"interface_major", interface_major},
+            {"file", file},
+            {"sha256", sha256},
+            {"size", size},
+            {"created", format_utc(created)},
+            {"expires", format_utc(expires)},
+            {"key_id", key_id}};
+  return j.dump(2) + "\n";
+}
+
+}  // namespace graft
