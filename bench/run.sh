@@ -8,7 +8,7 @@ build=${1:-$root/build-bench}
 
 "$root/scripts/install-deps.sh"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGRAFT_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build" -j2 >/dev/null
+cmake --build "$build" -j2 --target graft_benchmarks >/dev/null
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
