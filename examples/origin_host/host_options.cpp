@@ -20,8 +20,9 @@ std::optional<HostOptions> parse_host_options(int argc, char** argv, int& exit_c
   app.add_option("--state-dir", o.state_dir, "the runtime's store and installed state")
       ->capture_default_str();
   app.add_option("-c,--component", o.component,
-                 "origin_guard shared object to start on when no version is installed yet")
-      ->check(CLI::ExistingFile);
+                 "origin_guard to start on when no version is installed yet: a signed bundle "
+                 "folder (verified against --trusted-key) or a shared object")
+      ->check(CLI::ExistingPath);
   app.add_option("--inbox", o.inbox, "folder watched for patch bundles");
   app.add_option("--run-dir", o.run_dir, "folder for the control socket and status board");
   app.add_option("--trusted-key", o.trusted_keys, "public key file trusted to sign bundles")
@@ -34,6 +35,11 @@ std::optional<HostOptions> parse_host_options(int argc, char** argv, int& exit_c
   } catch (const CLI::ParseError& e) {
     exit_code = app.exit(e);
     return std::nullopt;
+  }
+  // Absolute, so that what the host reports (and graftctl finds) does not
+  // depend on the directory it was started from.
+  for (auto* path : {&o.state_dir, &o.component, &o.inbox, &o.run_dir}) {
+    if (!path->empty()) *path = std::filesystem::absolute(*path);
   }
   return o;
 }

@@ -12,7 +12,7 @@ struct HostOptions {
   unsigned short port = 0;  // 0: pick a free port and print it
   unsigned threads = 2;
   std::filesystem::path state_dir = "origin_host-state";
-  std::filesystem::path component;  // the origin_guard file to start on
+  std::filesystem::path component;  // bundle folder or .so to start on
   std::filesystem::path inbox;      // watched for bundles; empty: no inbox
   std::filesystem::path run_dir;    // control socket and status board; empty: the default
   std::vector<std::filesystem::path> trusted_keys;

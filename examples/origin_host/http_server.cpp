@@ -2,6 +2,7 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -24,6 +25,9 @@ namespace {
 // A keep-alive connection that sends nothing for this long is closed.
 constexpr std::chrono::seconds kIdleTimeout{60};
 constexpr std::chrono::seconds kWriteTimeout{10};
+// After a stop, how long a connection still reads a request that a client
+// sent before it learned of the stop.
+constexpr std::chrono::milliseconds kStopAnswerGrace{200};
 }  // namespace
 
 class Session;
@@ -50,7 +54,10 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<HttpServer::State> server, std::uint64_t id)
-      : stream_(std::move(socket)), server_(std::move(server)), id_(id) {}
+      : stream_(std::move(socket)),
+        grace_timer_(stream_.get_executor()),
+        server_(std::move(server)),
+        id_(id) {}
   ~Session() { server_->remove(id_); }
 
   void run() {
@@ -58,18 +65,25 @@ class Session : public std::enable_shared_from_this<Session> {
                    beast::bind_front_handler(&Session::read_request, shared_from_this()));
   }
 
-  // Runs on the session's strand: an idle connection closes now, a busy one
-  // after its answer is written.
+  // Runs on the session's strand. From now on answers carry "Connection:
+  // close". A client that was promised keep-alive may already be sending its
+  // next request, so the connection stays open for a short grace and answers
+  // what arrives; then it closes, or after its answer if one is being made.
   void stop() {
     asio::post(stream_.get_executor(), [self = shared_from_this()] {
       self->stopping_ = true;
-      if (!self->busy_) self->close();
+      self->grace_timer_.expires_after(kStopAnswerGrace);
+      self->grace_timer_.async_wait([self](beast::error_code ec) {
+        if (ec) return;
+        self->grace_over_ = true;
+        if (!self->busy_) self->close();
+      });
     });
   }
 
  private:
   void read_request() {
-    if (stopping_) return close();
+    if (grace_over_) return close();
     request_ = {};
     stream_.expires_after(kIdleTimeout);
     http::async_read(stream_, buffer_, request_,
@@ -92,24 +106,27 @@ class Session : public std::enable_shared_from_this<Session> {
     busy_ = false;
     if (ec) return close();
     server_->answered.fetch_add(1, std::memory_order_relaxed);
-    if (!response_.keep_alive() || stopping_) return close();
+    if (!response_.keep_alive()) return close();
     read_request();
   }
 
   void close() {
     beast::error_code ignored;
+    grace_timer_.cancel();
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.socket().close(ignored);
   }
 
   beast::tcp_stream stream_;
+  asio::steady_timer grace_timer_;
   beast::flat_buffer buffer_;
   HttpRequest request_;
   HttpResponse response_;
   std::shared_ptr<HttpServer::State> server_;
   std::uint64_t id_;
-  bool busy_ = false;      // a request is read and not yet answered
-  bool stopping_ = false;  // strand-local copy of the server's stop
+  bool busy_ = false;        // a request is read and not yet answered
+  bool stopping_ = false;    // the server stops: answers say "Connection: close"
+  bool grace_over_ = false;  // ...and new requests are no longer read
 };
 
 void HttpServer::State::accept_next() {

@@ -4,8 +4,10 @@
 #include "http_server.hpp"
 #include "origin_api.hpp"
 #include "origin_guard.h"
-#include "slot_status_json.hpp"
+#include "status_json.hpp"
 
+#include <graft/control_plane.hpp>
+#include <graft/installer.hpp>
 #include <graft/runtime.hpp>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -20,6 +22,7 @@
 #include <clocale>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <future>
 #include <thread>
 #include <vector>
@@ -47,18 +50,39 @@ int serve(const origin_host::HostOptions& options) {
   auto runtime = graft::Runtime::open(runtime_options);
   auto& guard = runtime->slot<navigation_policy_v1>("origin_guard");
 
+  // A restarted host comes back on the versions it had installed, verified
+  // again; --component only seeds a state directory that has none.
+  graft::InstallerOptions installer_options;
+  installer_options.trusted_keys = options.trusted_keys;
+  graft::Installer installer(*runtime, installer_options);
+  if (auto st = installer.restore(); !st.ok()) {
+    logger->error("cannot restore the installed versions: {}", st.message());
+  }
   if (!guard.serving_version() && !options.component.empty()) {
     graft::SwapOptions load_options;
     load_options.by = "host";
-    if (auto st = guard.load(options.component, load_options); !st.ok()) {
+    // A bundle folder is verified against the trusted keys like any patch;
+    // a bare shared object is loaded as it is.
+    const bool is_bundle = std::filesystem::is_directory(options.component);
+    const auto st = is_bundle ? installer.install(options.component, load_options)
+                              : guard.load(options.component, load_options);
+    if (!st.ok()) {
       logger->error("cannot start on {}: {}", options.component.string(), st.message());
       return 1;
     }
   }
   if (!guard.serving_version()) {
-    logger->error("no origin_guard version to serve: pass --component FILE");
+    logger->error("no origin_guard version to serve: pass --component FILE|BUNDLE");
     return 2;
   }
+
+  // graftctl's control socket, the status board, and the inbox.
+  graft::ControlOptions control_options;
+  control_options.host_name = "origin_host";
+  control_options.run_dir = options.run_dir;
+  control_options.inbox_dir = options.inbox;
+  control_options.auto_install = options.auto_install;
+  graft::ControlPlane control(*runtime, installer, control_options);
 
   asio::io_context io;
   const auto started = std::chrono::steady_clock::now();
@@ -70,7 +94,8 @@ int serve(const origin_host::HostOptions& options) {
         {"uptime_s",
          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()},
         {"requests_answered", server_ref != nullptr ? server_ref->requests_answered() : 0},
-        {"components", origin_host::to_json(runtime->status())}};
+        {"components", origin_host::to_json(runtime->status())},
+        {"control", origin_host::to_json(control)}};
   });
   // Only the loopback interface: this is a demonstration host.
   origin_host::HttpServer server(
@@ -89,8 +114,9 @@ int serve(const origin_host::HostOptions& options) {
   for (unsigned i = 0; i < options.threads; ++i)
     workers.emplace_back([&io] { io.run(); });
 
-  std::printf("origin_host ready port=%u pid=%d version=\"%s\"\n", server.port(), ::getpid(),
-              guard.serving_version()->to_string().c_str());
+  std::printf("origin_host ready port=%u pid=%d version=\"%s\" control=%s\n", server.port(),
+              ::getpid(), guard.serving_version()->to_string().c_str(),
+              control.socket_path().c_str());
   std::fflush(stdout);
   logger->info("serving on 127.0.0.1:{} with {} threads, origin_guard {}", server.port(),
                options.threads, guard.serving_version()->to_string());

@@ -144,6 +144,9 @@ TEST_F(OriginGuardTest, LiveSwapToTheResponseClosesTheHole) {
   EXPECT_EQ(after.decision, ORIGIN_GUARD_DENY);
   EXPECT_STREQ(after.version, "26.3.1 (a)");
   EXPECT_EQ(check("https://example.com/", "https://example.com:443/").decision, ORIGIN_GUARD_ALLOW);
+  // The old version really goes, although it pulled libcurl in with it.
+  ASSERT_TRUE(eventually([&] { return guard().status().versions.size() == 1; }));
+  EXPECT_EQ(guard().status().stayed_mapped, std::vector<std::string>{});
 }
 
 TEST_F(OriginGuardTest, NullArgumentsAreRefusedNotCrashed) {

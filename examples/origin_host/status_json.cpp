@@ -1,4 +1,4 @@
-#include "slot_status_json.hpp"
+#include "status_json.hpp"
 
 #include <string>
 
@@ -33,6 +33,22 @@ nlohmann::json to_json(const std::vector<graft::SlotStatus>& slots) {
   for (const auto& s : slots)
     out.push_back(to_json(s));
   return out;
+}
+
+nlohmann::json to_json(const graft::ControlPlane& control) {
+  nlohmann::json pending = nlohmann::json::array();
+  for (const auto& p : control.pending()) {
+    pending.push_back({{"name", p.name},
+                       {"path", p.path.string()},
+                       {"component", p.component},
+                       {"version", p.version},
+                       {"applies_to", p.applies_to}});
+  }
+  return {{"host_name", control.host_name()},
+          {"socket", control.socket_path().string()},
+          {"status_board", control.board_name()},
+          {"auto_install", control.auto_install()},
+          {"pending", std::move(pending)}};
 }
 
 }  // namespace origin_host
