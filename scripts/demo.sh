@@ -41,7 +41,7 @@ if [[ -z "$BUILD_DIR" ]]; then
     "(the first build takes a few minutes)"
   build_log="$(mktemp "${TMPDIR:-/tmp}/graft-demo-build.XXXXXX")"
   if ! { cmake -S "$ROOT" -B "$BUILD_DIR" &&
-    cmake --build "$BUILD_DIR" -j"$(nproc)" \
+    cmake --build "$BUILD_DIR" -j2 \
       --target origin_host loadgen graftctl origin_guard_components; } >"$build_log" 2>&1; then
     tail -40 "$build_log" >&2
     echo "demo.sh: the build failed (full log: $build_log)" >&2
