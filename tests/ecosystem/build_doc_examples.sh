@@ -7,9 +7,7 @@
 set -euo pipefail
 build=$1
 src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cmake --install "$build" --prefix "$work/prefix" >/dev/null
+source "$(dirname "$0")/installed_graft.sh" "$build"
 mkdir -p "$work/project"
 for doc in "$src/docs/author-guide.md" "$src/docs/embedding.md"; do
   awk -v dir="$work/project" '
@@ -30,6 +28,5 @@ for f in wordcount.h wordcount.cpp CMakeLists.txt host.cpp; do
 done
 cmake -S "$work/project" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/build" -j2 >/dev/null
-libdir=$(dirname "$(find "$work/prefix" -name 'libgraft.so*' | head -n1)")
-LD_LIBRARY_PATH="$libdir" "$work/build/wordcount_host" \
+"$work/build/wordcount_host" \
   "$work/build/wordcount-1.0.0.so" "$work/build/wordcount-1.0.0-a.so" 2>/dev/null

@@ -5,9 +5,7 @@
 set -euo pipefail
 build=$1
 src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cmake --install "$build" --prefix "$work/prefix" >/dev/null
+source "$(dirname "$0")/installed_graft.sh" "$build"
 test -f "$work/prefix/include/graft/abi.h"
 test -x "$work/prefix/bin/graftctl"
 pkg-config --exists --print-errors "graft >= 0.1" \
@@ -17,6 +15,5 @@ for project in external_component external_host; do
     -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$work/$project" -j2 >/dev/null
 done
-libdir=$(dirname "$(find "$work/prefix" -name 'libgraft.so*' | head -n1)")
-LD_LIBRARY_PATH="$libdir" "$work/external_host/external_host" \
+"$work/external_host/external_host" \
   "$work/external_component/shout-1.0.0.so" "$work/external_component/shout-1.0.1.so"

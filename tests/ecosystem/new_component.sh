@@ -4,11 +4,7 @@
 set -euo pipefail
 build=$1
 src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cmake --install "$build" --prefix "$work/prefix" >/dev/null
-libdir=$(dirname "$(find "$work/prefix" -name 'libgraft.so*' | head -n1)")
-export LD_LIBRARY_PATH="$libdir"
+source "$(dirname "$0")/installed_graft.sh" "$build"
 "$work/prefix/bin/graftctl" new-component hello_greeter \
   --interface "$src/components/greeter/greeter.h" --out "$work/hello_greeter"
 # Writing over an existing skeleton is refused.
