@@ -29,6 +29,10 @@ ArtifactStore::ArtifactStore(fs::path dir) : dir_(std::move(dir)) {
     throw Error(Status(ErrorCode::io_error,
                        "cannot use store directory '" + dir_.string() + "': " + ec.message()));
   }
+  // Copies cut short by a crash.
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    if (e.path().filename().string().rfind(".incoming.", 0) == 0) fs::remove(e.path(), ec);
+  }
 }
 
 Status ArtifactStore::put(const fs::path& file, Artifact* out) const {

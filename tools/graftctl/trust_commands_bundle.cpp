@@ -93,7 +93,7 @@ BundleResult write_bundle(const BundleRequest& rq) {
   }
   graft::SecretKey key;
   if (graft::Status s = graft::read_secret_key(rq.secret_key, &key); !s) {
-    return failure(kExitRefused, s.message());
+    return failure(kExitUsage, s.message());  // not a key: the wrong file was given
   }
   if (!fs::is_regular_file(rq.shared_object, ec)) {
     return failure(kExitNotFound,

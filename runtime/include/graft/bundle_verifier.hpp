@@ -37,9 +37,9 @@ class BundleVerifier {
  public:
   explicit BundleVerifier(TrustedKeys keys) : keys_(std::move(keys)) {}
 
-  // Every check on the folder as it is. Fills `checks` (in order, stopping
-  // after the first failure of manifest or signature) and returns the first
-  // failure, or ok. `now` is for tests.
+  // Every check on the folder as it is. Fills `checks` (in order, up to the
+  // first failure) and returns that failure, or ok. `manifest` is filled as
+  // soon as it parses, even when a later check fails. `now` is for tests.
   Status verify(const std::filesystem::path& bundle_dir, Manifest* manifest,
                 std::vector<BundleCheck>* checks, std::time_t now = std::time(nullptr)) const;
 

@@ -64,6 +64,8 @@ Status BundleVerifier::verify(const fs::path& dir, Manifest* manifest,
     return fail("manifest", Status(s.code(), where + ": " + s.message()));
   }
   pass("manifest", m.component + " " + m.version.to_string() + " for " + m.applies_to.to_string());
+  // Known from here on, even if a later check fails (refusals name it).
+  if (manifest != nullptr) *manifest = m;
 
   const std::string who = where + " (" + m.component + " " + m.version.to_string() + ")";
   const PublicKey* key = keys_.find(m.key_id);
@@ -103,7 +105,6 @@ Status BundleVerifier::verify(const fs::path& dir, Manifest* manifest,
   }
   pass("size", std::to_string(size) + " bytes");
   pass("sha256", hex);
-  if (manifest != nullptr) *manifest = std::move(m);
   return Status();
 }
 

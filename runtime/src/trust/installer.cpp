@@ -72,6 +72,9 @@ struct InstallerCore {
 
 struct Installer::Impl {
   std::shared_ptr<InstallerCore> core;
+  // The state as the host found it: restore() works from this, since a host
+  // may load its base version (and so record it) before calling restore().
+  InstalledState at_start;
   BundleVerifier verifier{TrustedKeys()};
   std::mutex install_mu;
 
@@ -177,7 +180,13 @@ Installer::Installer(Runtime& runtime, InstallerOptions options) : impl_(std::ma
                                      " (refusing to start without the highest installed versions; "
                                      "restore the file from a backup or remove it to start over)"));
   }
+  impl_->at_start = st;
   impl_->core->state = std::move(st);
+  // Temporary files of saves cut short by a crash.
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().filename().string().rfind(".installed.json.", 0) == 0) fs::remove(e.path(), ec);
+  }
   std::weak_ptr<InstallerCore> weak = impl_->core;
   runtime.on_event([weak](const SlotEvent& e) {
     if (auto core = weak.lock()) core->on_event(e);
@@ -201,7 +210,8 @@ Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options
   std::lock_guard lock(impl_->install_mu);
   Manifest m;
   if (Status s = impl_->verifier.verify(bundle_dir, &m, nullptr); !s) {
-    return impl_->refuse(s, bundle_dir, m.component, "", options.by);
+    return impl_->refuse(s, bundle_dir, m.component,
+                         m.component.empty() ? "" : m.version.to_string(), options.by);
   }
   const std::string version = m.version.to_string();
   if (Status s = impl_->check_policy(m, bundle_dir, options.allow_older, nullptr); !s) {
@@ -287,7 +297,7 @@ Status Installer::commit(std::string_view component, std::string_view by) {
 }
 
 Status Installer::restore() {
-  const InstalledState snapshot = state();
+  const InstalledState& snapshot = impl_->at_start;
   Status result;
   auto& log = impl_->runtime().logger();
   for (const auto& [name, rec] : snapshot.components) {
