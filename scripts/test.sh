@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds with warnings as
-# errors, runs the whole suite, then the concurrency tests again under
-# ThreadSanitizer and the suite under AddressSanitizer + UBSan.
-# Usage: scripts/test.sh [--quick]   (--quick skips the sanitizer builds)
+# errors, runs the whole suite and a 90 s soak, then the concurrency tests
+# again under ThreadSanitizer, the suite under AddressSanitizer + UBSan, and
+# each libFuzzer target for 45 s.
+# Usage: scripts/test.sh [--quick]   (--quick stops after the soak)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -10,7 +11,7 @@ quick=0
 for a in "$@"; do
   case "$a" in
     --quick) quick=1 ;;
-    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
     *) echo "scripts/test.sh: unknown option '$a' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -24,6 +25,9 @@ cmake -S . -B build -DGRAFT_WERROR=ON -DGRAFT_BUILD_BENCH=ON >/dev/null
 cmake --build build -j2
 step "tests"
 (cd build && ctest --output-on-failure --timeout 300)
+
+step "soak (90 s): 4 callers, 3 slots, random installs, rollbacks, swaps, control requests"
+build/tests/soak/graft_soak --seconds 90
 
 if [ "$quick" -eq 1 ]; then exit 0; fi
 
@@ -40,3 +44,6 @@ cmake -S . -B build-asan -DGRAFT_SANITIZE=address -DGRAFT_WERROR=ON -DGRAFT_BUIL
 cmake --build build-asan -j2
 (cd build-asan && ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1" \
    ctest --output-on-failure --timeout 600)
+
+step "libFuzzer targets (clang 14, ASan + UBSan), 45 s each"
+scripts/fuzz.sh 45
