@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
   std::printf("soak: %.0f s, seed %u\n", seconds, seed);
   graft::testing::TempDir dir;
   fs::create_directories(dir / "run");
-  const auto key = graft::testing::make_test_key(dir / "keys");
+  const auto key = graft::testing::make_key(dir / "keys");
 
   RuntimeOptions options;
   options.state_dir = dir / "state";
@@ -118,12 +118,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   using graft::testing::BundleSpec;
-  const fs::path good = graft::testing::make_bundle(
-      dir / "bundles/greeter-1.1.0", component_file("greeter-1.1.0.so"),
-      BundleSpec{"greeter", "1.1.0", "1.0.0", GREETER_INTERFACE_ID}, key);
-  const fs::path forged = graft::testing::make_bundle(
-      dir / "bundles/forged", component_file("greeter-1.1.0.so"),
-      BundleSpec{"greeter", "1.1.0", "1.0.0", GREETER_INTERFACE_ID}, key);
+  const fs::path good = dir / "bundles/greeter-1.1.0";
+  const fs::path forged = dir / "bundles/forged";
+  graft::testing::write_test_bundle(
+      good, BundleSpec{.so = component_file("greeter-1.1.0.so"), .version = Version(1, 1, 0)}, key);
+  graft::testing::write_test_bundle(
+      forged, BundleSpec{.so = component_file("greeter-1.1.0.so"), .version = Version(1, 1, 0)},
+      key);
   {
     // Tamper after signing: the manifest now claims another size, so its
     // signature no longer verifies.

@@ -1,66 +1,76 @@
-// Makes signed bundles at test time (keys too): nothing generated is kept in git.
+// Keys and signed bundles made at test time (Manifest + sign_detached):
+// nothing generated is kept in git. The defaults describe a greeter build.
 #pragma once
 
+#include "greeter.h"
+#include "test_support.hpp"
+
+#include <graft/abi.h>
 #include <graft/artifact_store.hpp>
 #include <graft/manifest.hpp>
 #include <graft/signing_key.hpp>
 
-#include <chrono>
-#include <filesystem>
-#include <fstream>
+#include <ctime>
 #include <stdexcept>
 #include <string>
 
 namespace graft::testing {
 
 struct TestKey {
-  std::filesystem::path secret_file;
-  std::filesystem::path public_file;
+  fs::path secret_file;
+  fs::path public_file;
   SecretKey secret;
+  PublicKey public_key;
 };
 
-inline TestKey make_test_key(const std::filesystem::path& dir) {
+// Throws (failing the test that calls it) when the key cannot be made.
+inline TestKey make_key(const fs::path& dir) {
   TestKey k;
-  if (!generate_key_pair(dir, &k.secret_file, &k.public_file) ||
-      !read_secret_key(k.secret_file, &k.secret)) {
-    throw std::runtime_error("cannot make a test key in " + dir.string());
+  if (const Status s = generate_key_pair(dir, &k.secret_file, &k.public_file); !s) {
+    throw std::runtime_error(s.message());
+  }
+  if (!read_secret_key(k.secret_file, &k.secret) ||
+      !read_public_key(k.public_file, &k.public_key)) {
+    throw std::runtime_error("cannot read back the key pair in " + dir.string());
   }
   return k;
 }
 
+// What goes into a bundle; the defaults describe a greeter build correctly.
 struct BundleSpec {
-  std::string component;
-  std::string version;
-  std::string applies_to;
-  std::string interface_id;
-  std::uint32_t interface_major = 1;
-  std::uint32_t abi_version = 1;
-  std::chrono::seconds valid_for{3600};
+  fs::path so;
+  Version version;
+  Version applies_to{1, 0, 0};
+  std::string component = "greeter";
+  std::uint32_t abi_version = GRAFT_ABI_VERSION;
+  std::string interface_id = GREETER_INTERFACE_ID;
+  std::uint32_t interface_major = GREETER_INTERFACE_MAJOR;
+  std::time_t created = std::time(nullptr) - 60;
+  std::time_t expires = std::time(nullptr) + 30 * 86400;
 };
 
-// Writes <dir>/ with the shared object, manifest.json and manifest.sig.
-inline std::filesystem::path make_bundle(const std::filesystem::path& dir,
-                                         const std::filesystem::path& so, const BundleSpec& spec,
-                                         const TestKey& key) {
-  namespace fs = std::filesystem;
-  fs::create_directories(dir);
-  fs::copy_file(so, dir / so.filename(), fs::copy_options::overwrite_existing);
+// Writes `out`/{<so's name>, manifest.json, manifest.sig}, signed by `key`;
+// returns the manifest as written.
+inline Manifest write_test_bundle(const fs::path& out, const BundleSpec& spec, const TestKey& key) {
+  fs::create_directories(out);
+  const fs::path copy = out / spec.so.filename();
+  fs::copy_file(spec.so, copy, fs::copy_options::overwrite_existing);
   Manifest m;
   m.component = spec.component;
-  m.version = *Version::parse(spec.version);
-  m.applies_to = *Version::parse(spec.applies_to);
+  m.version = spec.version;
+  m.applies_to = spec.applies_to;
   m.abi_version = spec.abi_version;
   m.interface_id = spec.interface_id;
   m.interface_major = spec.interface_major;
-  m.file = so.filename().string();
-  m.sha256 = sha256_file(so, &m.size);
-  m.created = std::time(nullptr);
-  m.expires = m.created + spec.valid_for.count();
-  m.key_id = key.secret.public_key().key_id();
+  m.file = copy.filename().string();
+  m.sha256 = sha256_file(copy, &m.size);
+  m.created = spec.created;
+  m.expires = spec.expires;
+  m.key_id = key.public_key.key_id();
   const std::string text = m.to_json();
-  std::ofstream(dir / "manifest.json", std::ios::binary) << text;
-  std::ofstream(dir / "manifest.sig", std::ios::binary) << sign_detached(key.secret, text) << "\n";
-  return dir;
+  write_file(out / "manifest.json", text);
+  write_file(out / "manifest.sig", sign_detached(key.secret, text) + "\n");
+  return m;
 }
 
 }  // namespace graft::testing

@@ -3,6 +3,7 @@
 // a reader for the journal.
 #pragma once
 
+#include "bundle_maker.hpp"
 #include "greeter.h"
 #include "test_support.hpp"
 
@@ -40,63 +41,10 @@ inline constexpr int64_t kTagA = 3000;         // 1.0.0 (a)
 inline constexpr int64_t kTagB = 4000;         // 1.0.0 (b)
 inline constexpr int64_t kTagNextBase = 5000;  // 1.0.1
 
-struct TestKey {
-  fs::path secret_file;
-  fs::path public_file;
-  SecretKey secret;
-  PublicKey public_key;
-};
-
-inline TestKey make_key(const fs::path& dir) {
-  TestKey k;
-  const Status s = generate_key_pair(dir, &k.secret_file, &k.public_file);
-  EXPECT_TRUE(s.ok()) << s.message();
-  EXPECT_TRUE(read_secret_key(k.secret_file, &k.secret).ok());
-  EXPECT_TRUE(read_public_key(k.public_file, &k.public_key).ok());
-  return k;
-}
-
 inline Version V(const std::string& text) {
   auto v = Version::parse(text);
   EXPECT_TRUE(v.has_value()) << text;
   return v.value_or(Version());
-}
-
-// What goes into a bundle; the defaults describe a greeter build correctly.
-struct BundleSpec {
-  fs::path so;
-  Version version;
-  Version applies_to{1, 0, 0};
-  std::string component = "greeter";
-  std::uint32_t abi_version = GRAFT_ABI_VERSION;
-  std::string interface_id = GREETER_INTERFACE_ID;
-  std::uint32_t interface_major = GREETER_INTERFACE_MAJOR;
-  std::time_t created = std::time(nullptr) - 60;
-  std::time_t expires = std::time(nullptr) + 30 * 86400;
-};
-
-// Writes `out`/{<so's name>, manifest.json, manifest.sig}, signed by `key`;
-// returns the manifest as written.
-inline Manifest write_test_bundle(const fs::path& out, const BundleSpec& spec, const TestKey& key) {
-  fs::create_directories(out);
-  const fs::path copy = out / spec.so.filename();
-  fs::copy_file(spec.so, copy, fs::copy_options::overwrite_existing);
-  Manifest m;
-  m.component = spec.component;
-  m.version = spec.version;
-  m.applies_to = spec.applies_to;
-  m.abi_version = spec.abi_version;
-  m.interface_id = spec.interface_id;
-  m.interface_major = spec.interface_major;
-  m.file = copy.filename().string();
-  m.sha256 = sha256_file(copy, &m.size);
-  m.created = spec.created;
-  m.expires = spec.expires;
-  m.key_id = key.public_key.key_id();
-  const std::string text = m.to_json();
-  write_file(out / "manifest.json", text);
-  write_file(out / "manifest.sig", sign_detached(key.secret, text) + "\n");
-  return m;
 }
 
 // Every line of <state_dir>/journal.jsonl; a line that does not parse fails
