@@ -1,5 +1,7 @@
 #include "web_origin.hpp"
 
+#include "curl_url_parts.hpp"
+
 #include <curl/curl.h>
 
 #include <array>
@@ -11,22 +13,9 @@
 namespace origin_guard {
 namespace {
 
-struct CurlUrlFree {
-  void operator()(CURLU* handle) const noexcept { curl_url_cleanup(handle); }
-};
-using CurlUrl = std::unique_ptr<CURLU, CurlUrlFree>;
-
-struct CurlStringFree {
-  void operator()(char* text) const noexcept { curl_free(text); }
-};
-using CurlString = std::unique_ptr<char, CurlStringFree>;
-
-std::optional<std::string> get_part(CURLU* url, CURLUPart part, unsigned flags) {
-  char* raw = nullptr;
-  if (curl_url_get(url, part, &raw, flags) != CURLUE_OK || raw == nullptr) return std::nullopt;
-  CurlString owned(raw);
-  return std::string(owned.get());
-}
+using curl_url_parts::CurlString;
+using curl_url_parts::CurlUrl;
+using curl_url_parts::get_part;
 
 // The special schemes whose origin is a tuple, with their default ports
 // (WHATWG URL, "special scheme"). file is special too, but its origin is

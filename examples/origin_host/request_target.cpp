@@ -1,5 +1,7 @@
 #include "request_target.hpp"
 
+#include "curl_url_parts.hpp"
+
 #include <curl/curl.h>
 
 #include <memory>
@@ -7,20 +9,9 @@
 namespace origin_host {
 namespace {
 
-struct CurlUrlFree {
-  void operator()(CURLU* handle) const noexcept { curl_url_cleanup(handle); }
-};
-struct CurlStringFree {
-  void operator()(char* text) const noexcept { curl_free(text); }
-};
-using CurlString = std::unique_ptr<char, CurlStringFree>;
-
-std::optional<std::string> get_part(CURLU* url, CURLUPart part, unsigned flags) {
-  char* raw = nullptr;
-  if (curl_url_get(url, part, &raw, flags) != CURLUE_OK || raw == nullptr) return std::nullopt;
-  CurlString owned(raw);
-  return std::string(owned.get());
-}
+using curl_url_parts::CurlString;
+using curl_url_parts::CurlUrl;
+using curl_url_parts::get_part;
 
 std::string decode(std::string_view text) {
   // Form encoding writes spaces as '+'; libcurl decodes only %XX.
@@ -39,7 +30,7 @@ std::string decode(std::string_view text) {
 
 std::optional<RequestTarget> parse_request_target(std::string_view target) {
   if (target.empty() || target.front() != '/') return std::nullopt;
-  std::unique_ptr<CURLU, CurlUrlFree> url(curl_url());
+  CurlUrl url(curl_url());
   if (!url) return std::nullopt;
   const std::string absolute = "http://origin-host.invalid" + std::string(target);
   if (curl_url_set(url.get(), CURLUPART_URL, absolute.c_str(), 0) != CURLUE_OK) {
