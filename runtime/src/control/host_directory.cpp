@@ -50,6 +50,13 @@ std::optional<int> parse_pid(std::string_view text) {
   return pid > 0 ? std::optional<int>(pid) : std::nullopt;
 }
 
+// The pid in a socket's file name (host-<pid>.sock), if it is one.
+std::optional<int> socket_pid(std::string_view name) {
+  if (!name.starts_with(kSocketPrefix) || !name.ends_with(kSocketSuffix)) return std::nullopt;
+  return parse_pid(
+      name.substr(kSocketPrefix.size(), name.size() - kSocketPrefix.size() - kSocketSuffix.size()));
+}
+
 // FNV-1a: a short, stable tag of the run directory for board names.
 std::string dir_tag(const fs::path& dir) {
   std::uint64_t h = 1469598103934665603ull;
@@ -139,10 +146,7 @@ std::vector<int> HostDirectory::remove_dead() const {
   std::set<int> seen;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(run_dir_, ec)) {
-    const std::string name = e.path().filename().string();
-    if (!name.starts_with(kSocketPrefix) || !name.ends_with(kSocketSuffix)) continue;
-    const auto pid = parse_pid(std::string_view(name).substr(
-        kSocketPrefix.size(), name.size() - kSocketPrefix.size() - kSocketSuffix.size()));
+    const auto pid = socket_pid(e.path().filename().string());
     if (!pid) continue;
     seen.insert(*pid);
     // The board's start time tells a reused pid from the host that made it.
@@ -175,10 +179,7 @@ std::vector<HostEntry> HostDirectory::live_hosts(std::vector<int>* removed) cons
   std::vector<HostEntry> hosts;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(run_dir_, ec)) {
-    const std::string name = e.path().filename().string();
-    if (!name.starts_with(kSocketPrefix) || !name.ends_with(kSocketSuffix)) continue;
-    const auto pid = parse_pid(std::string_view(name).substr(
-        kSocketPrefix.size(), name.size() - kSocketPrefix.size() - kSocketSuffix.size()));
+    const auto pid = socket_pid(e.path().filename().string());
     if (!pid) continue;
     HostEntry h;
     h.pid = *pid;
