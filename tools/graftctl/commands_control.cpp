@@ -57,6 +57,17 @@ void add_timeout(CLI::App* cmd, CommonOptions& o) {
       ->capture_default_str();
 }
 
+// --host H or --all (every running host `all_help` says), and the options
+// every command that talks to hosts takes.
+void add_host_or_all(CLI::App* cmd, CommonOptions& o, const std::string& all_help) {
+  auto* host = cmd->add_option("--host", o.host, "the host, by pid or name");
+  auto* all = cmd->add_flag("--all", o.all, all_help);
+  host->excludes(all);
+  add_run_dir(cmd, o);
+  add_json(cmd, o);
+  add_timeout(cmd, o);
+}
+
 int fail(int code, const std::string& message) {
   std::cerr << "graftctl: " << message << "\n";
   return code;
@@ -454,12 +465,7 @@ void add_control_commands(CLI::App& app, Context& ctx) {
     auto bundle = std::make_shared<std::string>();
     auto* cmd = app.add_subcommand("install", "install a signed bundle on a running host, live");
     cmd->add_option("BUNDLE", *bundle, "the bundle folder")->required();
-    auto* host = cmd->add_option("--host", o->host, "the host, by pid or name");
-    auto* all = cmd->add_flag("--all", o->all, "every running host that has the component");
-    host->excludes(all);
-    add_run_dir(cmd, *o);
-    add_json(cmd, *o);
-    add_timeout(cmd, *o);
+    add_host_or_all(cmd, *o, "every running host that has the component");
     cmd->callback([o, bundle, &ctx] { ctx.exit_code = cmd_install(*o, *bundle); });
   }
   for (const auto& [name, command, help] :
@@ -510,12 +516,7 @@ void add_control_commands(CLI::App& app, Context& ctx) {
         "on: install verified inbox bundles at once; off: hold them for 'graftctl approve'. "
         "Without on/off, show the policy.");
     ai->add_option("VALUE", *value, "on or off")->check(CLI::IsMember({"on", "off"}));
-    auto* host = ai->add_option("--host", o->host, "the host, by pid or name");
-    auto* all = ai->add_flag("--all", o->all, "every running host");
-    host->excludes(all);
-    add_run_dir(ai, *o);
-    add_json(ai, *o);
-    add_timeout(ai, *o);
+    add_host_or_all(ai, *o, "every running host");
     ai->callback([o, value, &ctx] { ctx.exit_code = cmd_policy(*o, *value); });
   }
 }
