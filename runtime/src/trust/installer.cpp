@@ -27,8 +27,13 @@ struct InstallerCore {
   InstallerCore(Runtime& rt, fs::path file, fs::path journal_file)
       : runtime(rt), state_file(std::move(file)), journal(std::move(journal_file)) {}
 
+  // The last save's failure, if any (install() reads it to undo a swap the
+  // disk could not record).
+  Status last_save;
+
   void save_locked() {
-    if (Status s = state.save(state_file); !s) runtime.logger().error("{}", s.message());
+    last_save = state.save(state_file);
+    if (!last_save) runtime.logger().error("{}", last_save.message());
   }
 
   // Keeps the installed state in step with what the slots do, whoever asked
@@ -242,8 +247,28 @@ Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options
   SwapOptions swap = options;
   swap.expect_version = m.version;
   SlotCore* slot = impl_->runtime().find(m.component);
+  {
+    std::lock_guard state_lock(impl_->core->state_mu);
+    impl_->core->last_save = Status();
+  }
   if (Status s = slot->install(artifact, swap); !s) {
     return impl_->refuse(s, bundle_dir, m.component, version, options.by);
+  }
+  Status saved;
+  {
+    std::lock_guard state_lock(impl_->core->state_mu);
+    saved = impl_->core->last_save;
+  }
+  if (!saved) {
+    // Serving a version the disk does not record would come back as another
+    // version after a restart: undo the swap, and say why.
+    const Status undone = slot->rollback("installer");
+    return impl_->refuse(
+        Status(saved.code(), "bundle '" + bundle_dir.string() + "' (" + m.component + " " +
+                                 version + "): the installed state could not be saved (" +
+                                 saved.message() + "); " +
+                                 (undone ? "rolled back" : "rollback failed: " + undone.message())),
+        bundle_dir, m.component, version, options.by);
   }
   JournalEntry j;
   j.event = "installed";
