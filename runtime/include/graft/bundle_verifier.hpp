@@ -44,8 +44,8 @@ class BundleVerifier {
                 std::vector<BundleCheck>* checks, std::time_t now = std::time(nullptr)) const;
 
   // Size and SHA-256 of a file (the store copy) against the manifest.
-  static Status check_file(const Manifest& manifest, const std::string& sha256,
-                           std::uint64_t size, const std::string& what);
+  static Status check_file(const Manifest& manifest, const std::string& sha256, std::uint64_t size,
+                           const std::string& what);
 
  private:
   TrustedKeys keys_;

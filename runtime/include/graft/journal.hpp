@@ -10,7 +10,8 @@
 namespace graft {
 
 struct JournalEntry {
-  std::string event;  // installed, refused, rolled_back, committed, draining, unloaded, restored, ...
+  std::string
+      event;  // installed, refused, rolled_back, committed, draining, unloaded, restored, ...
   std::string component;
   std::string version;
   std::string from_version;

@@ -34,6 +34,7 @@ Status read_secret_key(const std::filesystem::path& file, SecretKey* out);
 // Detached signature over `message`, as 128 hex digits.
 std::string sign_detached(const SecretKey& key, std::string_view message);
 // False for a malformed signature text as well as a wrong one.
-bool verify_detached(const PublicKey& key, std::string_view message, std::string_view signature_hex);
+bool verify_detached(const PublicKey& key, std::string_view message,
+                     std::string_view signature_hex);
 
 }  // namespace graft
