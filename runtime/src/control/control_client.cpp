@@ -96,8 +96,12 @@ CallResult call_host(const std::filesystem::path& socket, const Request& request
         return failed(CallFailure::timed_out, "sending the request");
       }
     } else {
+      // A host that refuses a peer (another user) answers at once and
+      // closes: its reply may already be waiting even though our send failed.
+      const int send_errno = errno;
+      if (send_errno == EPIPE || send_errno == ECONNRESET) break;
       return failed(CallFailure::closed,
-                    std::string("sending the request: ") + std::strerror(errno));
+                    std::string("sending the request: ") + std::strerror(send_errno));
     }
   }
 
