@@ -35,9 +35,12 @@ if [ "$quick" -eq 1 ]; then exit 0; fi
 # randomisation of recent kernels; run its tests with ASLR off.
 step "ThreadSanitizer build: concurrency tests"
 cmake -S . -B build-tsan -DGRAFT_SANITIZE=thread -DGRAFT_WERROR=ON -DGRAFT_BUILD_BENCH=OFF >/dev/null
-cmake --build build-tsan -j2 --target graft_concurrency_tests
+cmake --build build-tsan -j2 --target graft_concurrency_tests graft_control_unit_tests
 (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
    setarch "$(uname -m)" -R ctest -L concurrency --output-on-failure --timeout 600)
+# The status board's seqlock: one writer, readers that retry, no lock.
+TSAN_OPTIONS="halt_on_error=1" setarch "$(uname -m)" -R \
+  build-tsan/tests/control/graft_control_unit_tests --gtest_filter='StatusBoard.*' --gtest_brief=1
 
 step "AddressSanitizer + UBSan build: all tests"
 cmake -S . -B build-asan -DGRAFT_SANITIZE=address -DGRAFT_WERROR=ON -DGRAFT_BUILD_BENCH=OFF >/dev/null
