@@ -129,6 +129,29 @@ json answer_json(const graft::HostEntry& host, const HostAnswer& a) {
   return j;
 }
 
+// Sends `r` to each host in turn and reports: refusals are printed here,
+// `on_ok(host, answer)` prints a success and returns any exit code it adds;
+// with --json, one document with every host's answer.
+template <class OnOk>
+int ask_each(const std::vector<graft::HostEntry>& hosts, const Request& r, const CommonOptions& o,
+             OnOk on_ok) {
+  int code = kExitOk;
+  json list = json::array();
+  for (const auto& h : hosts) {
+    const HostAnswer a = ask(h, r, o.timeout_ms);
+    code = combine(code, a.exit_code);
+    list.push_back(answer_json(h, a));
+    if (o.json) continue;
+    if (a.exit_code != kExitOk) {
+      std::cout << describe(h) << ": refused: " << a.text << "\n";
+      continue;
+    }
+    code = combine(code, on_ok(h, a));
+  }
+  if (o.json) std::cout << json{{"results", list}}.dump(2) << "\n";
+  return code;
+}
+
 std::string value_or_dash(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_string() || it->get<std::string>().empty()) return "-";
@@ -340,20 +363,11 @@ int cmd_approve(const CommonOptions& o, const std::string& bundle) {
     return fail(kExitNotFound, "no host holds a pending bundle '" + bundle +
                                    "' (run 'graftctl pending' to list them)");
   }
-  int code = kExitOk;
-  json list = json::array();
-  for (const auto& h : targets) {
-    const HostAnswer a = ask(h, r, o.timeout_ms);
-    code = combine(code, a.exit_code);
-    list.push_back(answer_json(h, a));
-    if (o.json) continue;
-    if (a.exit_code != kExitOk) {
-      std::cout << describe(h) << ": refused: " << a.text << "\n";
-      continue;
-    }
+  return ask_each(targets, r, o, [](const graft::HostEntry& h, const HostAnswer& a) {
+    int code = kExitOk;
     for (const auto& item : a.result.value("approved", json::array())) {
       if (item.contains("error")) {
-        code = combine(code, kExitRefused);
+        code = kExitRefused;
         std::cout << describe(h) << ": refused " << value_or_dash(item, "bundle") << ": "
                   << item["error"].value("message", "") << "\n";
       } else {
@@ -362,9 +376,8 @@ int cmd_approve(const CommonOptions& o, const std::string& bundle) {
                   << ")\n";
       }
     }
-  }
-  if (o.json) std::cout << json{{"results", list}}.dump(2) << "\n";
-  return code;
+    return code;
+  });
 }
 
 int cmd_policy(const CommonOptions& o, const std::string& value) {
@@ -398,22 +411,11 @@ int cmd_policy(const CommonOptions& o, const std::string& value) {
   Request r;
   r.command = Command::policy;
   r.auto_install = value == "on";
-  int code = kExitOk;
-  json list = json::array();
-  for (const auto& h : sel.hosts) {
-    const HostAnswer a = ask(h, r, o.timeout_ms);
-    code = combine(code, a.exit_code);
-    list.push_back(answer_json(h, a));
-    if (o.json) continue;
-    if (a.exit_code != kExitOk) {
-      std::cout << describe(h) << ": refused: " << a.text << "\n";
-    } else {
-      std::cout << describe(h) << ": auto-install "
-                << (a.result.value("auto_install", false) ? "on" : "off") << "\n";
-    }
-  }
-  if (o.json) std::cout << json{{"results", list}}.dump(2) << "\n";
-  return code;
+  return ask_each(sel.hosts, r, o, [](const graft::HostEntry& h, const HostAnswer& a) {
+    std::cout << describe(h) << ": auto-install "
+              << (a.result.value("auto_install", false) ? "on" : "off") << "\n";
+    return kExitOk;
+  });
 }
 
 }  // namespace
