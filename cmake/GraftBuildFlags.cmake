@@ -5,7 +5,11 @@ if(GRAFT_WERROR)
 endif()
 
 if(GRAFT_SANITIZE STREQUAL "address")
-  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  # -Wno-maybe-uninitialized: with -fsanitize=address g++ 12 reports false
+  # positives inside libstdc++'s std::regex and std::function (GCC bug 105562);
+  # the normal build keeps the warning on.
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+                      -Wno-maybe-uninitialized)
   add_link_options(-fsanitize=address,undefined)
 elseif(GRAFT_SANITIZE STREQUAL "thread")
   # -Wno-tsan: Boost.Asio (the control server) uses std::atomic_thread_fence,
