@@ -5,8 +5,7 @@
 namespace graft {
 
 SlotCore::SlotCore(detail::RuntimeShared& shared, SlotSpec spec, std::uint32_t index)
-    : gate_(index),
-      impl_(std::make_unique<detail::SlotImpl>(*this, gate_, shared, std::move(spec))) {}
+    : gate_(index), impl_(std::make_unique<detail::SlotImpl>(gate_, shared, std::move(spec))) {}
 
 SlotCore::~SlotCore() = default;
 

@@ -6,8 +6,8 @@
 
 namespace graft::detail {
 
-SlotImpl::SlotImpl(SlotCore& owner, CallGate& gate, RuntimeShared& shared, SlotSpec spec)
-    : owner_(owner), gate_(gate), shared_(shared), spec_(std::move(spec)) {
+SlotImpl::SlotImpl(CallGate& gate, RuntimeShared& shared, SlotSpec spec)
+    : gate_(gate), shared_(shared), spec_(std::move(spec)) {
   gate_.totals(&calls_base_, &errors_base_);
 }
 

@@ -18,7 +18,7 @@ namespace graft::detail {
 
 class SlotImpl {
  public:
-  SlotImpl(SlotCore& owner, CallGate& gate, RuntimeShared& shared, SlotSpec spec);
+  SlotImpl(CallGate& gate, RuntimeShared& shared, SlotSpec spec);
   ~SlotImpl();
 
   const SlotSpec& spec() const noexcept { return spec_; }
@@ -54,7 +54,6 @@ class SlotImpl {
   void forget_artifact_if_unused(const Artifact& artifact);
   void note(const SlotEvent& event);
 
-  SlotCore& owner_;
   CallGate& gate_;
   RuntimeShared& shared_;
   const SlotSpec spec_;

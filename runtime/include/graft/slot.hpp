@@ -89,7 +89,6 @@ class SlotCore {
 
  private:
   friend class Runtime;
-  friend class detail::SlotImpl;
   std::unique_ptr<detail::SlotImpl> impl_;
 };
 
