@@ -32,9 +32,10 @@ class LifecycleTest : public ::testing::Test {
 };
 
 TEST_F(LifecycleTest, ProbationRollsBackByItselfWhenTheNewVersionReturnsErrors) {
-  auto rt = open(std::chrono::seconds(30), 3);
+  // Declared before the runtime so they outlive its housekeeping thread, which emits events.
   std::vector<SlotEvent> events;
   std::mutex mu;
+  auto rt = open(std::chrono::seconds(30), 3);
   rt->on_event([&](const SlotEvent& e) {
     std::lock_guard lock(mu);
     events.push_back(e);
@@ -47,18 +48,20 @@ TEST_F(LifecycleTest, ProbationRollsBackByItselfWhenTheNewVersionReturnsErrors) 
   int64_t out = 0;
   for (int i = 0; i < 3; ++i)
     EXPECT_EQ(slot.call(&greeter_v1::tag, int64_t{1}, &out), GRAFT_E_FAILED);
-  ASSERT_TRUE(eventually([&] { return slot.status().version == "1.1.0"; }));
+  // The slot serves 1.1.0 again a moment before the event is emitted, so wait for the event.
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    for (const auto& e : events) {
+      if (e.kind == SlotEventKind::rolled_back && e.by == "probation" && e.version == "1.1.0" &&
+          e.from_version == "1.2.0") {
+        return true;
+      }
+    }
+    return false;
+  }));
+  EXPECT_EQ(slot.status().version, "1.1.0");
   EXPECT_EQ(tag_of(slot), 2000);
   EXPECT_TRUE(log_.contains("error(s) during probation"));
-  std::lock_guard lock(mu);
-  bool rolled_back_by_probation = false;
-  for (const auto& e : events) {
-    if (e.kind == SlotEventKind::rolled_back && e.by == "probation" && e.version == "1.1.0" &&
-        e.from_version == "1.2.0") {
-      rolled_back_by_probation = true;
-    }
-  }
-  EXPECT_TRUE(rolled_back_by_probation);
 }
 
 TEST_F(LifecycleTest, CleanProbationWindowCommitsAndUnloadsThePrevious) {
@@ -172,9 +175,9 @@ namespace {
 TEST(UnloadCheckTest, ObjectThatStaysMappedIsReportedInStatusAndLog) {
   TempDir dir;
   LogCapture log;
-  auto rt = Runtime::open(test_options(dir.path(), log.logger));
-  std::vector<SlotEvent> events;
+  std::vector<SlotEvent> events;  // outlives the runtime's housekeeping thread
   std::mutex mu;
+  auto rt = Runtime::open(test_options(dir.path(), log.logger));
   rt->on_event([&](const SlotEvent& e) {
     std::lock_guard lock(mu);
     events.push_back(e);

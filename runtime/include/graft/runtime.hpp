@@ -76,7 +76,9 @@ class Runtime {
   std::vector<SlotStatus> status() const;
 
   using Listener = std::function<void(const SlotEvent&)>;
-  // Called on the thread where the event happens; keep it short.
+  // Called on the thread where the event happens (often the housekeeping thread); keep it short.
+  // Listeners stay registered until the Runtime is destroyed, so whatever one captures must
+  // outlive the Runtime.
   void on_event(Listener listener);
 
   const RuntimeOptions& options() const noexcept;
