@@ -7,6 +7,8 @@
 
 #include <sys/stat.h>
 
+#include <set>
+
 namespace graft::testing {
 namespace {
 
@@ -211,6 +213,43 @@ TEST_F(InstallTest, StateFileRecordsServingPreviousHighestAndHashes) {
   for (const auto& e : fs::directory_iterator(state_dir())) {
     EXPECT_NE(e.path().filename().string().rfind(".installed.json.", 0), 0u) << e.path();
   }
+}
+
+TEST_F(InstallTest, StoreKeepsTheVersionsTheStateNeedsAndDropsOlderOnes) {
+  auto host = base_host();
+  // Three kept versions: serving, previous and one fallback below them.
+  host->installer.reset();
+  host->installer =
+      std::make_unique<Installer>(*host->runtime, InstallerOptions{{key_.public_file}, 3});
+  const std::string base_sha = sha_of(greeter_base_so());
+  ASSERT_TRUE(host->installer->install(bundle_a()).ok());
+  ASSERT_TRUE(host->installer->install(bundle_b()).ok());
+  EXPECT_TRUE(fs::exists(host->runtime->store().dir() / (base_sha + ".so")));
+  ASSERT_TRUE(host->installer->install(bundle_next_base()).ok());
+
+  const ComponentRecord r = host->installer->state().components.at("greeter");
+  std::set<std::string> recorded;
+  for (const auto& [version, sha] : r.hashes)
+    recorded.insert(version);
+  EXPECT_EQ(recorded, (std::set<std::string>{"1.0.0 (a)", "1.0.0 (b)", "1.0.1"}));
+  std::set<std::string> stored;
+  for (const auto& e : fs::directory_iterator(host->runtime->store().dir()))
+    stored.insert(e.path().stem().string());
+  std::set<std::string> expected;
+  for (const auto& [version, sha] : r.hashes)
+    expected.insert(sha);
+  EXPECT_EQ(stored, expected);  // the base's copy left the store with its record
+  EXPECT_TRUE(journal_has(state_dir(), "installed",
+                          [](const json& j) { return j.value("version", "") == "1.0.1"; }));
+
+  // What is kept still works: rollback to the previous, and a restart.
+  ASSERT_TRUE(host->installer->rollback("greeter").ok());
+  EXPECT_EQ(host->serving(), "1.0.0 (b)");
+  host.reset();
+  auto again = start_host();
+  ASSERT_TRUE(again->installer->restore().ok());
+  EXPECT_EQ(again->serving(), "1.0.0 (b)");
+  EXPECT_EQ(again->tag(), kTagB);
 }
 
 TEST_F(InstallTest, VerifyChecksEverythingAndInstallsNothing) {

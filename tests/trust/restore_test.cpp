@@ -43,6 +43,26 @@ TEST_F(RestoreTest, HostThatLoadsItsBaseFirstIsMovedBackOntoTheInstalledResponse
   EXPECT_EQ(host->tag(), kTagA);
 }
 
+TEST_F(RestoreTest, BaseLoadedAtStartUpDoesNotReplaceTheRecordedVersion) {
+  {
+    auto host = base_host();
+    ASSERT_TRUE(host->installer->install(bundle_a()).ok());
+  }
+  // A host killed between its start-up load and restore() must still come
+  // back on the response: the state on disk keeps naming it.
+  auto host = base_host();
+  InstalledState on_disk;
+  ASSERT_TRUE(InstalledState::load(state_dir() / "installed.json", &on_disk).ok());
+  const ComponentRecord& r = on_disk.components.at("greeter");
+  ASSERT_TRUE(r.serving.has_value());
+  EXPECT_EQ(r.serving->to_string(), "1.0.0 (a)");
+  EXPECT_EQ(host->serving(), "1.0.0");
+  host.reset();
+  auto again = start_host();
+  ASSERT_TRUE(again->installer->restore().ok());
+  EXPECT_EQ(again->serving(), "1.0.0 (a)");
+}
+
 TEST_F(RestoreTest, RestoreKeepsARollbackThatWasInForce) {
   {
     auto host = base_host();

@@ -16,6 +16,7 @@
 #include <graft/slot.hpp>
 #include <graft/status.hpp>
 
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <string_view>
@@ -25,6 +26,10 @@ namespace graft {
 
 struct InstallerOptions {
   std::vector<std::filesystem::path> trusted_keys;  // public key files written by keygen
+  // Versions per component that installed.json and the store keep. Serving,
+  // previous, highest and the one running are always kept; the rest are the
+  // newest below serving (restore's fallbacks). Older files leave the store.
+  std::size_t kept_versions = 4;
 };
 
 struct VerifiedBundle {

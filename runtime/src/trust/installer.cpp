@@ -14,6 +14,41 @@ std::string sha_of_store_path(const std::string& path) {
   return fs::path(path).stem().string();
 }
 
+// Drops the recorded versions a component no longer needs and returns their
+// hashes. Kept: serving, previous (rollback), highest (the anti-downgrade
+// check compares builds of it), `live` (what the slot runs now), then the
+// newest versions below serving (restore's fallbacks) up to `keep` in all.
+std::vector<std::string> prune_versions(ComponentRecord& r, const Version& live, std::size_t keep) {
+  std::vector<Version> recorded;
+  for (const auto& [text, sha] : r.hashes) {
+    if (auto v = Version::parse(text)) recorded.push_back(*v);
+  }
+  std::sort(recorded.begin(), recorded.end(), std::greater<>());
+  std::vector<Version> kept;
+  auto hold = [&](const std::optional<Version>& v) {
+    if (v && std::find(kept.begin(), kept.end(), *v) == kept.end()) kept.push_back(*v);
+  };
+  hold(r.serving);
+  hold(r.previous);
+  hold(r.highest);
+  hold(live);
+  for (const Version& v : recorded) {
+    if (kept.size() >= keep) break;
+    if (!r.serving || v < *r.serving) hold(v);
+  }
+  std::vector<std::string> dropped;
+  for (auto it = r.hashes.begin(); it != r.hashes.end();) {
+    const auto v = Version::parse(it->first);
+    if (v && std::find(kept.begin(), kept.end(), *v) != kept.end()) {
+      ++it;
+    } else {
+      dropped.push_back(it->second);
+      it = r.hashes.erase(it);
+    }
+  }
+  return dropped;
+}
+
 }  // namespace
 
 // Shared with the runtime's event listener, which may outlive the Installer.
@@ -24,8 +59,13 @@ struct InstallerCore {
   std::mutex state_mu;
   InstalledState state;
 
-  InstallerCore(Runtime& rt, fs::path file, fs::path journal_file)
-      : runtime(rt), state_file(std::move(file)), journal(std::move(journal_file)) {}
+  std::size_t kept_versions;
+
+  InstallerCore(Runtime& rt, fs::path file, fs::path journal_file, std::size_t keep)
+      : runtime(rt),
+        state_file(std::move(file)),
+        journal(std::move(journal_file)),
+        kept_versions(keep) {}
 
   // The last save's failure, if any (install() reads it to undo a swap the
   // disk could not record).
@@ -57,21 +97,38 @@ struct InstallerCore {
     ComponentRecord& r = state.components[e.component];
     switch (e.kind) {
       case SlotEventKind::loaded:
-      case SlotEventKind::swapped:
-        if (e.kind == SlotEventKind::swapped) r.previous = Version::parse(e.from_version);
-        r.serving = *v;
-        if (!r.highest || *r.highest < *v) r.highest = *v;
-        if (!e.artifact.empty()) r.hashes[v->to_string()] = sha_of_store_path(e.artifact);
-        save_locked();
+        // A host's own start-up load (its base) leaves the recorded serving
+        // version alone: restore() is about to move the slot back there, and
+        // a crash in between must not forget the patch.
+        if (!r.serving || e.by == "restore") r.serving = *v;
         break;
+      case SlotEventKind::swapped:
       case SlotEventKind::rolled_back:
         r.previous = Version::parse(e.from_version);
         r.serving = *v;
-        save_locked();
         break;
       default:
-        break;
+        return;
     }
+    if (!r.highest || *r.highest < *v) r.highest = *v;
+    if (!e.artifact.empty()) r.hashes[v->to_string()] = sha_of_store_path(e.artifact);
+    const std::vector<std::string> dropped = prune_versions(r, *v, kept_versions);
+    save_locked();
+    // Only once the state no longer names them: a crash before this line
+    // leaves a stray file, never a recorded version without its file.
+    if (last_save) {
+      for (const std::string& sha : dropped) {
+        if (!recorded_anywhere(sha)) runtime.store().remove(sha);
+      }
+    }
+  }
+
+  bool recorded_anywhere(const std::string& sha) const {
+    for (const auto& [name, rec] : state.components) {
+      for (const auto& [v, h] : rec.hashes)
+        if (h == sha) return true;
+    }
+    return false;
   }
 };
 
@@ -171,8 +228,8 @@ struct Installer::Impl {
 
 Installer::Installer(Runtime& runtime, InstallerOptions options) : impl_(std::make_unique<Impl>()) {
   const fs::path dir = runtime.options().state_dir;
-  impl_->core =
-      std::make_shared<InstallerCore>(runtime, dir / "installed.json", dir / "journal.jsonl");
+  impl_->core = std::make_shared<InstallerCore>(runtime, dir / "installed.json",
+                                                dir / "journal.jsonl", options.kept_versions);
   TrustedKeys keys;
   if (Status s = TrustedKeys::load(options.trusted_keys, &keys); !s) throw Error(s);
   impl_->verifier = BundleVerifier(std::move(keys));
@@ -236,10 +293,7 @@ Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options
     bool known = false;
     {
       std::lock_guard state_lock(impl_->core->state_mu);
-      for (const auto& [name, rec] : impl_->core->state.components) {
-        for (const auto& [v, sha] : rec.hashes)
-          known |= sha == artifact.sha256;
-      }
+      known = impl_->core->recorded_anywhere(artifact.sha256);
     }
     if (!known) impl_->runtime().store().remove(artifact.sha256);
     return impl_->refuse(s, bundle_dir, m.component, version, options.by);
