@@ -110,8 +110,8 @@ bool CallGate::wait_drained(const VersionCell* cell,
 }
 
 bool CallGate::held_by_this_thread() const noexcept {
+  if (!thread_is_registered()) return false;
   const ThreadRecord* r = t_record;
-  if (r == nullptr) return false;
   for (unsigned i = 0; i < r->depth; ++i) {
     const VersionCell* v = r->hazard[i].load(std::memory_order_relaxed);
     if (v != nullptr && v->gate == this) return true;

@@ -9,9 +9,14 @@
 
 namespace graft::detail {
 
-__thread ThreadRecord* t_record __attribute__((tls_model("initial-exec"))) = nullptr;
-
 namespace {
+
+// Where t_record points before a thread's first call and after it exits.
+// Never in the list, never written: its depth keeps the fast path out.
+struct UnregisteredRecord : ThreadRecord {
+  constexpr UnregisteredRecord() { depth = kMaxNesting; }
+};
+constinit UnregisteredRecord g_unregistered;
 
 std::atomic<ThreadRecord*> g_head{nullptr};
 std::mutex g_register_mu;
@@ -21,7 +26,7 @@ struct ThreadExit {
   ThreadRecord* record = nullptr;
   ~ThreadExit() {
     if (record != nullptr) {
-      t_record = nullptr;
+      t_record = &g_unregistered;
       record->depth = 0;
       record->in_use.store(false, std::memory_order_release);
     }
@@ -30,6 +35,22 @@ struct ThreadExit {
 thread_local ThreadExit t_exit;
 
 }  // namespace
+
+__thread ThreadRecord* t_record __attribute__((tls_model("initial-exec"))) = &g_unregistered;
+
+bool thread_is_registered() noexcept {
+  return t_record != &g_unregistered;
+}
+
+ThreadRecord* admit_slow(graft_status* status) noexcept {
+  if (thread_is_registered()) {
+    *status = GRAFT_E_NESTING;
+    return nullptr;
+  }
+  ThreadRecord* r = register_thread();
+  if (r == nullptr) *status = GRAFT_E_NO_MEMORY;
+  return r;
+}
 
 ThreadRecord* register_thread() noexcept {
   ThreadRecord* found = nullptr;

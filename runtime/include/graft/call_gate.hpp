@@ -61,8 +61,12 @@ struct alignas(64) ThreadRecord {
 
 // The calling thread's record, created on its first call (no registration is
 // asked of host threads). initial-exec: libgraft is linked, never dlopened.
+// Until then it points at a shared record whose depth is at the nesting
+// limit, so the fast path's one depth check also catches a first call.
 extern __thread ThreadRecord* t_record __attribute__((tls_model("initial-exec")));
-ThreadRecord* register_thread() noexcept;
+// The slow way in: registers a thread on its first call; otherwise the call
+// is nested too deep. Null (and *status set) when the call cannot enter.
+ThreadRecord* admit_slow(graft_status* status) noexcept;
 
 inline void bump(std::atomic<std::uint64_t>& counter) noexcept {
   // Single writer: a plain load and store, no locked instruction.
@@ -79,12 +83,13 @@ class CallGate {
   template <class Invoke>
   [[gnu::always_inline]] inline graft_status call(Invoke&& invoke) noexcept {
     ThreadRecord* r = t_record;
-    if (__builtin_expect(r == nullptr, 0)) {
-      r = register_thread();
-      if (r == nullptr) return GRAFT_E_NO_MEMORY;
+    unsigned d = r->depth;
+    if (__builtin_expect(d >= kMaxNesting, 0)) {
+      graft_status s = GRAFT_OK;
+      r = admit_slow(&s);
+      if (r == nullptr) return s;
+      d = r->depth;
     }
-    const unsigned d = r->depth;
-    if (__builtin_expect(d >= kMaxNesting, 0)) return GRAFT_E_NESTING;
     VersionCell* v = current_.load(kLoadOrder);
     for (;;) {
       if (__builtin_expect(v == nullptr, 0)) {
