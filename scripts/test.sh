@@ -20,10 +20,12 @@ scripts/install-deps.sh
 
 step() { printf '\n=== %s (%ds so far)\n' "$*" "$SECONDS"; }
 # Line tables (-g1) are all a backtrace or a sanitizer report needs; full debug
-# info makes the build a quarter slower. The sanitizer builds use -O1, as their
-# authors advise.
+# info makes the build a quarter slower. The ThreadSanitizer build uses -O1 (its
+# tests swap thousands of times); the AddressSanitizer build -O0, which compiles
+# three times faster than -O1 with ASan and UBSan on and finds the same errors.
 plain_flags="-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
-sanitizer_flags="-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
+tsan_flags="-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
+asan_flags="-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1 -DNDEBUG"
 # Tests that time swaps or fork many processes are marked RUN_SERIAL in CMake.
 ctest_jobs=$(nproc)
 
@@ -41,7 +43,7 @@ if [ "$quick" -eq 1 ]; then exit 0; fi
 # ThreadSanitizer's runtime in gcc 12 cannot cope with the high mmap
 # randomisation of recent kernels; run its tests with ASLR off.
 step "ThreadSanitizer build: concurrency tests"
-cmake -S . -B build-tsan "$sanitizer_flags" -DGRAFT_SANITIZE=thread -DGRAFT_WERROR=ON -DGRAFT_BUILD_BENCH=OFF >/dev/null
+cmake -S . -B build-tsan "$tsan_flags" -DGRAFT_SANITIZE=thread -DGRAFT_WERROR=ON -DGRAFT_BUILD_BENCH=OFF >/dev/null
 cmake --build build-tsan -j2 --target graft_concurrency_tests graft_control_unit_tests
 (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
    setarch "$(uname -m)" -R ctest -L concurrency --output-on-failure --timeout 600)
@@ -50,7 +52,7 @@ TSAN_OPTIONS="halt_on_error=1" setarch "$(uname -m)" -R \
   build-tsan/tests/control/graft_control_unit_tests --gtest_filter='StatusBoard.*' --gtest_brief=1
 
 step "AddressSanitizer + UBSan build: all tests"
-cmake -S . -B build-asan "$sanitizer_flags" -DGRAFT_SANITIZE=address -DGRAFT_WERROR=ON -DGRAFT_BUILD_BENCH=OFF >/dev/null
+cmake -S . -B build-asan "$asan_flags" -DGRAFT_SANITIZE=address -DGRAFT_WERROR=ON -DGRAFT_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j2
 (cd build-asan && ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1" \
    ctest -j"$ctest_jobs" --output-on-failure --timeout 600)
