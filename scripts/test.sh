@@ -26,7 +26,8 @@ step() { printf '\n=== %s (%ds so far)\n' "$*" "$SECONDS"; }
 plain_flags="-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
 tsan_flags="-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
 asan_flags="-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1 -DNDEBUG"
-# Tests that time swaps or fork many processes are marked RUN_SERIAL in CMake.
+# The concurrency tests (they time swaps) and the ecosystem tests (they build
+# whole projects) are marked RUN_SERIAL in CMake; the rest run side by side.
 ctest_jobs=$(nproc)
 
 step "build (warnings as errors)"
