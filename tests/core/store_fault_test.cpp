@@ -1,7 +1,7 @@
 // The store takes its file operations through one seam (runtime/src/file_io.hpp);
 // here each read, write, fsync and rename fails in turn (ENOSPC, EIO). Every
 // swap fails cleanly and the serving version keeps serving.
-#include "file_io.hpp"
+#include "file_faults.hpp"
 #include "greeter.h"
 #include "test_support.hpp"
 
@@ -15,42 +15,7 @@
 namespace graft::testing {
 namespace {
 
-enum class Op { read, write, fsync, rename };
-
-struct Fault {
-  Op op;
-  int err;
-};
-Fault g_fault{Op::read, 0};
-bool g_armed = false;
-
-bool hit(Op op) {
-  if (g_armed && g_fault.op == op) {
-    errno = g_fault.err;
-    return true;
-  }
-  return false;
-}
-
-const detail::FileOps kFaultyOps = {
-    [](int fd, void* buf, std::size_t n) -> ssize_t {
-      return hit(Op::read) ? -1 : ::read(fd, buf, n);
-    },
-    [](int fd, const void* buf, std::size_t n) -> ssize_t {
-      return hit(Op::write) ? -1 : ::write(fd, buf, n);
-    },
-    [](int fd) { return hit(Op::fsync) ? -1 : ::fsync(fd); },
-    [](const char* a, const char* b) { return hit(Op::rename) ? -1 : std::rename(a, b); },
-};
-
-class StoreFaultTest : public ::testing::TestWithParam<Fault> {
- protected:
-  void SetUp() override { detail::set_file_ops_for_testing(&kFaultyOps); }
-  void TearDown() override {
-    g_armed = false;
-    detail::set_file_ops_for_testing(nullptr);
-  }
-};
+using StoreFaultTest = ::testing::TestWithParam<FileFault>;
 
 TEST_P(StoreFaultTest, SwapFailsCleanlyAndTheServingVersionKeepsServing) {
   TempDir dir;
@@ -59,10 +24,11 @@ TEST_P(StoreFaultTest, SwapFailsCleanlyAndTheServingVersionKeepsServing) {
   auto& slot = rt->slot<greeter_v1>("greeter");
   ASSERT_TRUE(slot.load(component_file("greeter-1.0.0.so")).ok());
 
-  g_fault = GetParam();
-  g_armed = true;
-  const Status s = slot.swap(component_file("greeter-1.1.0.so"));
-  g_armed = false;
+  Status s;
+  {
+    FileFaultScope fault(GetParam());
+    s = slot.swap(component_file("greeter-1.1.0.so"));
+  }
   EXPECT_FALSE(s.ok());
   EXPECT_EQ(s.code(), ErrorCode::io_error) << s.message();
   EXPECT_NE(s.message().find(std::strerror(GetParam().err)), std::string::npos) << s.message();
@@ -83,17 +49,7 @@ TEST_P(StoreFaultTest, SwapFailsCleanlyAndTheServingVersionKeepsServing) {
   EXPECT_EQ(out, 2001);
 }
 
-std::string fault_name(const ::testing::TestParamInfo<Fault>& info) {
-  static const char* const kOps[] = {"read", "write", "fsync", "rename"};
-  return std::string(kOps[static_cast<int>(info.param.op)]) + "_" +
-         (info.param.err == EIO ? "EIO" : "ENOSPC");
-}
-
-INSTANTIATE_TEST_SUITE_P(EachFileOperation, StoreFaultTest,
-                         ::testing::Values(Fault{Op::read, EIO}, Fault{Op::write, ENOSPC},
-                                           Fault{Op::write, EIO}, Fault{Op::fsync, EIO},
-                                           Fault{Op::fsync, ENOSPC}, Fault{Op::rename, EIO}),
-                         fault_name);
+INSTANTIATE_TEST_SUITE_P(EachFileOperation, StoreFaultTest, each_file_fault(), file_fault_name);
 
 }  // namespace
 }  // namespace graft::testing

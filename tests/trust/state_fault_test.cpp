@@ -6,7 +6,7 @@
 // host comes back on the version the disk records (the old one after a
 // failure, the new one after a success).
 #include "bundle_factory.hpp"
-#include "file_io.hpp"
+#include "file_faults.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -14,48 +14,7 @@
 namespace graft::testing {
 namespace {
 
-enum class Op { read, write, fsync, rename };
-
-struct Injection {
-  Op op = Op::read;
-  int err = EIO;
-  int countdown = 0;  // fail the call that brings it to 0
-  bool fired = false;
-};
-Injection g_injection;
-bool g_armed = false;
-
-bool should_fail(Op op) {
-  if (!g_armed || g_injection.op != op || g_injection.fired) return false;
-  if (--g_injection.countdown > 0) return false;
-  g_injection.fired = true;
-  errno = g_injection.err;
-  return true;
-}
-
-const detail::FileOps kCountingOps = {
-    [](int fd, void* buf, std::size_t n) -> ssize_t {
-      return should_fail(Op::read) ? -1 : ::read(fd, buf, n);
-    },
-    [](int fd, const void* buf, std::size_t n) -> ssize_t {
-      return should_fail(Op::write) ? -1 : ::write(fd, buf, n);
-    },
-    [](int fd) { return should_fail(Op::fsync) ? -1 : ::fsync(fd); },
-    [](const char* a, const char* b) { return should_fail(Op::rename) ? -1 : std::rename(a, b); },
-};
-
-struct FaultCase {
-  Op op;
-  int err;
-};
-
-class StateFaultTest : public TrustTest, public ::testing::WithParamInterface<FaultCase> {
- protected:
-  void TearDown() override {
-    g_armed = false;
-    detail::set_file_ops_for_testing(nullptr);
-  }
-};
+class StateFaultTest : public TrustTest, public ::testing::WithParamInterface<FileFault> {};
 
 TEST_P(StateFaultTest, EveryFailingFileOperationLeavesAServingVersionThatARestartRestores) {
   const fs::path a = bundle_a();
@@ -67,23 +26,22 @@ TEST_P(StateFaultTest, EveryFailingFileOperationLeavesAServingVersionThatARestar
     {
       auto host = base_host();
       ASSERT_EQ(host->tag(), kTagBase);
-      detail::set_file_ops_for_testing(&kCountingOps);
-      g_injection = Injection{GetParam().op, GetParam().err, k, false};
-      g_armed = true;
-      const Status s = host->installer->install(a);
-      g_armed = false;
-      detail::set_file_ops_for_testing(nullptr);
+      Status s;
+      {
+        FileFaultScope fault(GetParam(), k);
+        s = host->installer->install(a);
+      }
       reported_installed = s.ok();
       if (s) {
         // The failing call was never reached (or did not matter): installed.
         EXPECT_EQ(host->tag(), kTagA) << "k=" << k;
-        installed = !g_injection.fired;
-        if (g_injection.fired) {
+        installed = !FileFaultScope::fired();
+        if (FileFaultScope::fired()) {
           EXPECT_EQ(host->serving(), "1.0.0 (a)");
         }
       } else {
         ++failures;
-        EXPECT_TRUE(g_injection.fired);
+        EXPECT_TRUE(FileFaultScope::fired());
         EXPECT_EQ(host->tag(), kTagBase) << "k=" << k << ": " << s.message();
         EXPECT_EQ(host->serving(), "1.0.0") << "k=" << k << ": " << s.message();
         EXPECT_FALSE(s.message().empty());
@@ -112,18 +70,8 @@ TEST_P(StateFaultTest, EveryFailingFileOperationLeavesAServingVersionThatARestar
   std::printf("[ fault    ] %d failing calls injected before the install went through\n", failures);
 }
 
-std::string fault_name(const ::testing::TestParamInfo<FaultCase>& info) {
-  static const char* const kOps[] = {"read", "write", "fsync", "rename"};
-  return std::string(kOps[static_cast<int>(info.param.op)]) + "_" +
-         (info.param.err == EIO ? "EIO" : "ENOSPC");
-}
-
-INSTANTIATE_TEST_SUITE_P(EachFileOperationInTurn, StateFaultTest,
-                         ::testing::Values(FaultCase{Op::read, EIO}, FaultCase{Op::write, ENOSPC},
-                                           FaultCase{Op::write, EIO}, FaultCase{Op::fsync, EIO},
-                                           FaultCase{Op::fsync, ENOSPC},
-                                           FaultCase{Op::rename, EIO}),
-                         fault_name);
+INSTANTIATE_TEST_SUITE_P(EachFileOperationInTurn, StateFaultTest, each_file_fault(),
+                         file_fault_name);
 
 }  // namespace
 }  // namespace graft::testing
