@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 namespace graft::testing {
 namespace {
 
@@ -188,6 +190,58 @@ TEST_F(RestoreTest, RestoreOfAComponentTheHostNoLongerDeclaresIsSkipped) {
   Installer installer(*rt, InstallerOptions{{key_.public_file}});
   EXPECT_TRUE(installer.restore().ok());
   EXPECT_TRUE(log.contains("declared no slot"));
+}
+
+// A crash in the middle of a journal append leaves the last line cut short;
+// the next host drops it, says so, and every line after is whole JSON.
+TEST_F(RestoreTest, JournalLineTornByACrashIsDroppedWhenTheNextHostStarts) {
+  {
+    auto host = base_host();
+    ASSERT_TRUE(host->installer->install(bundle_a()).ok());
+  }
+  const fs::path journal = state_dir() / "journal.jsonl";
+  const auto whole_lines = journal_lines(state_dir()).size();
+  const std::string torn = R"({"bundle":"/x/greeter-1.0.0-b","by":"operator","componen)";
+  {
+    std::ofstream out(journal, std::ios::app | std::ios::binary);
+    out << torn;
+  }
+  auto host = start_host();
+  ASSERT_TRUE(host->installer->restore().ok());
+  ASSERT_TRUE(host->installer->install(bundle_b()).ok());
+  const auto lines = journal_lines(state_dir());  // fails the test on a line that is not JSON
+  EXPECT_GT(lines.size(), whole_lines);
+  EXPECT_TRUE(journal_has(state_dir(), "journal_repaired", [&](const json& j) {
+    return j.value("reason", "").find(std::to_string(torn.size()) + " bytes") != std::string::npos;
+  }));
+  EXPECT_TRUE(journal_has(state_dir(), "installed",
+                          [](const json& j) { return j.value("version", "") == "1.0.0 (b)"; }));
+  EXPECT_TRUE(host->log.contains("that a crash cut short"));
+}
+
+// A journal whose only line was cut short is emptied, not left half-written.
+TEST_F(RestoreTest, JournalWithOnlyATornLineStartsAfresh) {
+  fs::create_directories(state_dir());
+  {
+    std::ofstream out(state_dir() / "journal.jsonl", std::ios::binary);
+    out << R"({"time":"2026-11-28T01:32:35Z","ev)";
+  }
+  auto host = start_host();
+  const auto lines = journal_lines(state_dir());
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].value("event", ""), "journal_repaired");
+}
+
+// A journal that ends cleanly is left exactly as it was.
+TEST_F(RestoreTest, WholeJournalIsLeftAsItIs) {
+  {
+    auto host = base_host();
+    ASSERT_TRUE(host->installer->install(bundle_a()).ok());
+  }
+  const std::string before = read_file(state_dir() / "journal.jsonl");
+  auto host = start_host();
+  EXPECT_EQ(read_file(state_dir() / "journal.jsonl"), before);
+  EXPECT_FALSE(host->log.contains("cut short"));
 }
 
 }  // namespace

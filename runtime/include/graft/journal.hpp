@@ -1,6 +1,10 @@
 // The journal: one JSON object per line in <state_dir>/journal.jsonl, for
 // every install, refusal (with its reason), rollback (by operator or
 // probation), commit, drain and unload.
+//
+// A crash (or power loss) in the middle of an append can leave the last line
+// cut short. The Installer calls drop_torn_tail() when it opens, so every
+// line a later host writes, and every line before it, is whole JSON.
 #pragma once
 
 #include <filesystem>
@@ -26,6 +30,10 @@ class Journal {
   explicit Journal(std::filesystem::path file) : file_(std::move(file)) {}
   // Appends one line (with a UTC timestamp); false if it could not be written.
   bool append(const JournalEntry& entry);
+  // Cuts off a last line without its newline (a crash's torn write); returns
+  // how many bytes were dropped, 0 if the file ends cleanly or does not exist,
+  // -1 (with errno set) if the file could not be read or truncated.
+  long long drop_torn_tail();
   const std::filesystem::path& file() const noexcept { return file_; }
 
  private:

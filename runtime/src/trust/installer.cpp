@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 
 namespace graft {
@@ -244,6 +246,19 @@ Installer::Installer(Runtime& runtime, InstallerOptions options) : impl_(std::ma
   }
   impl_->at_start = st;
   impl_->core->state = std::move(st);
+  // A journal line a crash cut short; later lines must start on their own.
+  if (const long long dropped = impl_->core->journal.drop_torn_tail(); dropped < 0) {
+    runtime.logger().warn("{}: cannot check its last line: {}",
+                          impl_->core->journal.file().string(), std::strerror(errno));
+  } else if (dropped > 0) {
+    runtime.logger().warn("{}: dropped a last line of {} bytes that a crash cut short",
+                          impl_->core->journal.file().string(), dropped);
+    JournalEntry note;
+    note.event = "journal_repaired";
+    note.by = "start";
+    note.reason = "dropped a torn last line of " + std::to_string(dropped) + " bytes";
+    impl_->core->journal.append(note);
+  }
   // Temporary files of saves cut short by a crash.
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
