@@ -1,6 +1,7 @@
 #include <graft/runtime.hpp>
 
 #include "slot_impl.hpp"
+#include "state_dir_lock.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -68,6 +69,8 @@ void RuntimeShared::wake_housekeeper() {
 }  // namespace detail
 
 struct Runtime::Impl {
+  // First in, last out: the folder stays this host's until all else is gone.
+  std::unique_ptr<detail::StateDirLock> state_dir_lock;
   detail::RuntimeShared shared;
   mutable std::mutex slots_mu;
   std::vector<std::unique_ptr<SlotCore>> slots;
@@ -113,6 +116,7 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
   if (shared.options.state_dir.empty()) {
     throw Error(Status(ErrorCode::invalid_argument, "RuntimeOptions.state_dir is empty"));
   }
+  impl_->state_dir_lock = std::make_unique<detail::StateDirLock>(shared.options.state_dir);
   shared.store = std::make_unique<ArtifactStore>(shared.options.state_dir / "store");
   impl_->housekeeper = std::thread([this] { impl_->housekeep_loop(); });
 }

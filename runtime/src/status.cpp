@@ -84,6 +84,8 @@ std::string_view to_string(ErrorCode code) noexcept {
       return "invalid_argument";
     case ErrorCode::unknown_component:
       return "unknown_component";
+    case ErrorCode::state_dir_in_use:
+      return "state_dir_in_use";
   }
   return "unknown";
 }

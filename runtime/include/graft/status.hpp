@@ -55,6 +55,8 @@ enum class ErrorCode {
   invalid_argument,
   // The host declared no slot for the component a bundle or request names.
   unknown_component,
+  // Another host (or another Runtime in this process) holds the state directory.
+  state_dir_in_use,
 };
 
 // A stable, lower-case name for the code ("file_missing"), used in logs,
