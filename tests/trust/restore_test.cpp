@@ -232,6 +232,15 @@ TEST_F(RestoreTest, JournalWithOnlyATornLineStartsAfresh) {
   EXPECT_EQ(lines[0].value("event", ""), "journal_repaired");
 }
 
+// A journal that cannot be read is reported, and the host still starts.
+TEST_F(RestoreTest, JournalThatCannotBeCheckedIsReportedAndTheHostStarts) {
+  fs::create_directories(state_dir() / "journal.jsonl");  // a folder where the file should be
+  auto host = start_host();
+  EXPECT_TRUE(host->log.contains("journal.jsonl: cannot check its last line"));
+  EXPECT_TRUE(host->greeter->load(greeter_base_so()).ok());
+  EXPECT_EQ(host->tag(), kTagBase);
+}
+
 // A journal that ends cleanly is left exactly as it was.
 TEST_F(RestoreTest, WholeJournalIsLeftAsItIs) {
   {
