@@ -6,6 +6,7 @@ packages=(
   g++ cmake make pkg-config python3 clang-format
   libboost-dev libspdlog-dev libfmt-dev libsodium-dev nlohmann-json3-dev libcli11-dev
   libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  liburcu-dev libzstd-dev zstd bsdiff xdelta3 etcd-server etcd-client nginx-light
 )
 # --fuzz: also clang 14 and its sanitizer runtimes (libFuzzer).
 if [ "${1:-}" = "--fuzz" ]; then packages+=(clang-14 libclang-rt-14-dev); fi
