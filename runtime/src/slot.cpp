@@ -4,6 +4,18 @@
 
 namespace graft {
 
+std::string_view to_string(SwapMode mode) noexcept {
+  switch (mode) {
+    case SwapMode::immediate:
+      return "immediate";
+    case SwapMode::quiesce:
+      return "quiesce";
+    case SwapMode::automatic:
+      return "automatic";
+  }
+  return "unknown";
+}
+
 SlotCore::SlotCore(detail::RuntimeShared& shared, SlotSpec spec, std::uint32_t index)
     : gate_(index), impl_(std::make_unique<detail::SlotImpl>(gate_, shared, std::move(spec))) {}
 
@@ -25,8 +37,8 @@ Status SlotCore::install(const Artifact& artifact, const SwapOptions& options) {
   return impl_->load_artifact(artifact, options);
 }
 
-Status SlotCore::rollback(std::string_view by) {
-  return impl_->rollback(by);
+Status SlotCore::rollback(std::string_view by, SwapMode mode) {
+  return impl_->rollback(by, mode);
 }
 
 Status SlotCore::commit(std::string_view by) {

@@ -143,6 +143,11 @@ Status SlotImpl::switch_to(Component next, SwapMode mode, bool retain_old, SlotE
   LoadedComponent* old = current_.get();
   const auto deadline = Clock::now() + shared_.options.drain_deadline;
   bool drained = true;
+  if (mode == SwapMode::automatic) {
+    mode = old->facts().can_export && next->facts().can_import && old->facts().state_schema > 0
+               ? SwapMode::quiesce
+               : SwapMode::immediate;
+  }
   if (mode == SwapMode::quiesce) {
     if (!old->facts().can_export || !next->facts().can_import) {
       return refuse(Status(ErrorCode::state_unsupported,
@@ -184,7 +189,6 @@ Status SlotImpl::switch_to(Component next, SwapMode mode, bool retain_old, SlotE
   } else {
     gate_.publish(&current_->cell());
   }
-  last_mode_ = mode;
   SlotEvent e;
   e.kind = kind;
   e.component = spec_.component;
@@ -192,6 +196,7 @@ Status SlotImpl::switch_to(Component next, SwapMode mode, bool retain_old, SlotE
   e.from_version = old_owned->version().to_string();
   e.by = by;
   e.artifact = current_->artifact().path.string();
+  e.mode = std::string(to_string(mode));
   note(e);
   if (mode == SwapMode::immediate) drained = gate_.wait_drained(&old_owned->cell(), deadline);
   if (!drained) {
@@ -264,7 +269,7 @@ void SlotImpl::unload(Component old, const std::string& by) {
   note(e);
 }
 
-Status SlotImpl::rollback(std::string_view by_view) {
+Status SlotImpl::rollback(std::string_view by_view, SwapMode mode) {
   const std::string by(by_view);
   std::lock_guard reload(reload_mu_);
   if (gate_.held_by_this_thread()) {
@@ -273,10 +278,10 @@ Status SlotImpl::rollback(std::string_view by_view) {
                              "': rollback requested from inside a call into this slot"),
                   by, "");
   }
-  return rollback_locked(by);
+  return rollback_locked(by, mode);
 }
 
-Status SlotImpl::rollback_locked(const std::string& by) {
+Status SlotImpl::rollback_locked(const std::string& by, SwapMode mode) {
   Component target;
   std::optional<Artifact> reload_from;
   {
@@ -302,7 +307,7 @@ Status SlotImpl::rollback_locked(const std::string& by) {
     }
   }
   const std::string artifact = target->artifact().path.string();
-  Status s = switch_to(std::move(target), last_mode_, false, SlotEventKind::rolled_back, by);
+  Status s = switch_to(std::move(target), mode, false, SlotEventKind::rolled_back, by);
   if (s) {
     std::lock_guard state(state_mu_);
     rollback_artifact_.reset();
@@ -368,7 +373,7 @@ bool SlotImpl::housekeep(Clock::time_point now) {
     shared_.logger->error(
         "{}: {} error(s) during probation (limit {}); rolling back to the previous version",
         current_->describe(), errors, shared_.options.probation_error_limit);
-    if (Status s = rollback_locked("probation"); !s) {
+    if (Status s = rollback_locked("probation", SwapMode::automatic); !s) {
       shared_.logger->error("component '{}': automatic rollback failed: {}", spec_.component,
                             s.message());
       std::lock_guard state(state_mu_);

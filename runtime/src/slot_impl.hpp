@@ -25,7 +25,7 @@ class SlotImpl {
   Status load(const std::filesystem::path& file, const SwapOptions& options);
   Status swap(const std::filesystem::path& file, const SwapOptions& options);
   Status load_artifact(const Artifact& artifact, const SwapOptions& options);
-  Status rollback(std::string_view by);
+  Status rollback(std::string_view by, SwapMode mode);
   Status commit(std::string_view by);
   SlotStatus status() const;
   std::optional<Version> serving_version() const;
@@ -45,7 +45,7 @@ class SlotImpl {
   // `previous_` (retain) or is drained and unloaded.
   Status switch_to(Component next, SwapMode mode, bool retain_old, SlotEventKind kind,
                    const std::string& by);
-  Status rollback_locked(const std::string& by);
+  Status rollback_locked(const std::string& by, SwapMode mode);
   Status commit_locked(const std::string& by);
   void end_probation_locked();
   void retire(Component old);
@@ -65,7 +65,6 @@ class SlotImpl {
   // Guarded by state_mu_ (written only with reload_mu_ held too).
   Component current_;
   Component previous_;  // kept during probation
-  SwapMode last_mode_ = SwapMode::immediate;
   bool probation_ = false;
   Clock::time_point probation_end_{};
   std::vector<Component> draining_;

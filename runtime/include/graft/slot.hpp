@@ -27,7 +27,11 @@ struct Artifact;
 enum class SwapMode {
   immediate,  // no caller ever waits; the old version drains on its own
   quiesce,    // callers wait at the gate while state moves old -> new
+  automatic,  // quiesce when the old version exports state and the new one
+              // imports it, immediate otherwise; the event says which ran
 };
+
+std::string_view to_string(SwapMode mode) noexcept;
 
 struct SwapOptions {
   SwapMode mode = SwapMode::immediate;
@@ -74,8 +78,9 @@ class SlotCore {
   // the runtime's store and verified (a bundle's shared object).
   Status install(const Artifact& artifact, const SwapOptions& options = {});
   // Back to the previous version (kept loaded during probation, otherwise
-  // loaded again from the store).
-  Status rollback(std::string_view by = "operator");
+  // loaded again from the store). `automatic` carries state back when the
+  // older version can import it, and says in the event when it could not.
+  Status rollback(std::string_view by = "operator", SwapMode mode = SwapMode::automatic);
   // Ends probation now and releases the previous version.
   Status commit(std::string_view by = "operator");
 

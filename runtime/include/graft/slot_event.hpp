@@ -30,6 +30,8 @@ struct SlotEvent {
   std::string by;            // "operator", "probation", "host"
   std::string artifact;      // store path, when a file is involved
   Status status;             // for refused: why
+  std::string mode;          // for swapped / rolled_back: "immediate" or "quiesce"
+  std::string note;          // extra words, e.g. why state was not carried
 };
 
 }  // namespace graft
