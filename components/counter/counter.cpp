@@ -1,7 +1,8 @@
 // A stateful counter. Generation 1 exports state schema 1 (the total as
 // decimal text); generation 2 exports schema 2 (total and the number of adds,
 // as "total adds") and still reads schema 1. COUNTER_REFUSE_IMPORT builds a
-// version whose import always fails (for the failure tests).
+// version whose import always fails, COUNTER_FAULTY one whose add always
+// fails (for the failure tests).
 #include "counter.h"
 
 #include <graft/component.hpp>
@@ -23,6 +24,10 @@ class Counter {
   explicit Counter(graft::Host&) {}
 
   graft_status add(int64_t delta, int64_t* total) {
+#ifdef COUNTER_FAULTY
+    (void)delta, (void)total;
+    return GRAFT_E_FAILED;  // a bad patch (probation tests)
+#endif
     const int64_t now = total_.fetch_add(delta, std::memory_order_relaxed) + delta;
     adds_.fetch_add(1, std::memory_order_relaxed);
     if (total != nullptr) *total = now;

@@ -3,7 +3,17 @@
 #include "thread_registry.hpp"
 
 #include <algorithm>
+#include <new>
 #include <thread>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define GRAFT_CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define GRAFT_CPU_RELAX() asm volatile("yield" ::: "memory")
+#else
+#define GRAFT_CPU_RELAX() ((void)0)
+#endif
 
 namespace graft::detail {
 
@@ -12,53 +22,37 @@ VersionCell* CallGate::pin_slow(ThreadRecord& r, unsigned depth, graft_status* s
   // unpublished; holding it while we wait would stall that version's drain.
   r.hazard[depth].store(nullptr, std::memory_order_release);
   std::unique_lock lock(mu_);
-  if (!closed_) {
-    // Opened (or published) between the fast path's load and here: retry
-    // the normal protocol under the lock-free rules.
-    VersionCell* v = current_.load(kLoadOrder);
-    if (v == nullptr) {
-      *status = GRAFT_E_UNAVAILABLE;  // nothing loaded in this slot
+  if (closed_) {
+    // A call nested inside a call already pinned to the closing version goes
+    // to that version: it is alive (we hold it), and the drain is waiting for
+    // the outer call anyway.
+    for (unsigned i = 0; i < depth; ++i) {
+      if (r.hazard[i].load(std::memory_order_relaxed) == closing_) {
+        set_hazard(r, r.hazard[depth], closing_);
+        return closing_;
+      }
+    }
+    const auto until = std::chrono::steady_clock::now() + wait_;
+    if (!opened_.wait_until(lock, until, [this] { return !closed_; })) {
+      *status = GRAFT_E_UNAVAILABLE;
       return nullptr;
     }
-    set_hazard(r.hazard[depth], v);
-    if (current_.load(kLoadOrder) == v) return v;
-    r.hazard[depth].store(nullptr, std::memory_order_relaxed);
-    lock.unlock();
-    return pin_slow_retry(r, depth, status);
   }
-  // A call nested inside a call already pinned to the closing version goes
-  // to that version: it is alive (we hold it), and the drain is waiting for
-  // the outer call anyway.
-  for (unsigned i = 0; i < depth; ++i) {
-    if (r.hazard[i].load(std::memory_order_relaxed) == closing_) {
-      set_hazard(r.hazard[depth], closing_);
-      return closing_;
-    }
-  }
-  const auto until = std::chrono::steady_clock::now() + wait_;
-  if (!opened_.wait_until(lock, until, [this] { return !closed_; })) {
-    *status = GRAFT_E_UNAVAILABLE;
+  // Publishes and opens take this lock too, so under it `current_` cannot
+  // move between our hazard store and the re-check: rapid publishes can
+  // delay a caller by one lock, never fail it.
+  VersionCell* v = current_.load(kLoadOrder);
+  if (v == nullptr) {
+    *status = GRAFT_E_UNAVAILABLE;  // nothing loaded in this slot
     return nullptr;
   }
-  lock.unlock();
-  return pin_slow_retry(r, depth, status);
-}
-
-VersionCell* CallGate::pin_slow_retry(ThreadRecord& r, unsigned depth,
-                                      graft_status* status) noexcept {
-  for (int attempt = 0; attempt < 1000; ++attempt) {
-    VersionCell* v = current_.load(kLoadOrder);
-    if (v == nullptr) return pin_slow(r, depth, status);
-    set_hazard(r.hazard[depth], v);
-    if (current_.load(kLoadOrder) == v) return v;
-  }
-  r.hazard[depth].store(nullptr, std::memory_order_relaxed);
-  *status = GRAFT_E_UNAVAILABLE;
-  return nullptr;
+  set_hazard(r, r.hazard[depth], v);  // [G2] partner: [R2]
+  return v;
 }
 
 void CallGate::publish(VersionCell* next) noexcept {
-  current_.store(next, std::memory_order_seq_cst);
+  std::lock_guard lock(mu_);
+  current_.store(next, std::memory_order_seq_cst);  // [R1] partner: [G3]
 }
 
 void CallGate::close(VersionCell* closing, std::chrono::nanoseconds wait) noexcept {
@@ -66,13 +60,13 @@ void CallGate::close(VersionCell* closing, std::chrono::nanoseconds wait) noexce
   closed_ = true;
   closing_ = closing;
   wait_ = wait;
-  current_.store(nullptr, std::memory_order_seq_cst);
+  current_.store(nullptr, std::memory_order_seq_cst);  // [R1] partner: [G3]
 }
 
 void CallGate::open(VersionCell* next) noexcept {
   {
     std::lock_guard lock(mu_);
-    current_.store(next, std::memory_order_seq_cst);
+    current_.store(next, std::memory_order_seq_cst);  // [R1] partner: [G3]
     closed_ = false;
     closing_ = nullptr;
   }
@@ -83,7 +77,7 @@ std::uint64_t CallGate::in_flight(const VersionCell* cell) noexcept {
   std::uint64_t n = 0;
   for_each_thread_record([&](const ThreadRecord& r) {
     for (const auto& h : r.hazard) {
-      if (h.load(std::memory_order_acquire) == cell) ++n;
+      if (h.load(std::memory_order_acquire) == cell) ++n;  // [R3] partner: [G4]
     }
   });
   return n;
@@ -91,28 +85,31 @@ std::uint64_t CallGate::in_flight(const VersionCell* cell) noexcept {
 
 bool CallGate::wait_drained(const VersionCell* cell,
                             std::chrono::steady_clock::time_point deadline) {
-  heavy_barrier();
-  // Most calls are short: give the CPU to the callers a few times before
-  // sleeping (on a busy machine a sleep costs a whole scheduler slice).
-  for (int i = 0; i < 64; ++i) {
+  if (!heavy_barrier()) return false;  // [R2] partner: [G2]
+  // Most calls are short: spin briefly (a sleep, or a yield to a busy
+  // caller, costs a whole scheduler slice), then back off.
+  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+  for (unsigned i = 0;; ++i) {
     if (in_flight(cell) == 0) return true;
-    std::this_thread::yield();
+    if (std::chrono::steady_clock::now() >= spin_until) break;
+    for (int k = 0; k < 64; ++k)
+      GRAFT_CPU_RELAX();
   }
-  auto pause = std::chrono::microseconds(20);
+  auto pause = std::chrono::microseconds(50);
   for (;;) {
     if (in_flight(cell) == 0) return true;
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return false;
     std::this_thread::sleep_for(
         std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
-    pause = std::min(pause * 2, std::chrono::microseconds(2000));
+    pause = std::min(pause * 2, std::chrono::microseconds(1000));
   }
 }
 
 bool CallGate::held_by_this_thread() const noexcept {
   if (!thread_is_registered()) return false;
   const ThreadRecord* r = t_record;
-  for (unsigned i = 0; i < r->depth; ++i) {
+  for (unsigned i = 0; i < r->depth && i < kMaxNesting; ++i) {
     const VersionCell* v = r->hazard[i].load(std::memory_order_relaxed);
     if (v != nullptr && v->gate == this) return true;
   }
@@ -120,14 +117,23 @@ bool CallGate::held_by_this_thread() const noexcept {
 }
 
 void CallGate::totals(std::uint64_t* calls, std::uint64_t* errors) const noexcept {
-  std::uint64_t c = 0;
-  std::uint64_t e = 0;
-  for_each_thread_record([&](const ThreadRecord& r) {
-    c += r.calls[index_].load(std::memory_order_relaxed);
-    e += r.errors[index_].load(std::memory_order_relaxed);
-  });
-  *calls = c;
-  *errors = e;
+  thread_totals(index_, calls, errors);
+}
+
+void CallGate::before_fork() noexcept {
+  mu_.lock();
+}
+
+void CallGate::after_fork_parent() noexcept {
+  mu_.unlock();
+}
+
+void CallGate::after_fork_child() noexcept {
+  // Only this thread exists now: no caller waits on the condition, and the
+  // lock we took before the fork is ours to drop. A fresh condition avoids
+  // glibc's destroy waiting for waiters that are gone.
+  new (&opened_) std::condition_variable();
+  mu_.unlock();
 }
 
 }  // namespace graft::detail

@@ -1,86 +1,105 @@
 // The reloader's half of the asymmetric fence. Readers only keep the
 // compiler from reordering their hazard store and re-check; this makes every
-// running thread of the process execute a real barrier.
+// running thread of the process execute a real barrier. Where membarrier is
+// missing (old kernel, seccomp) the readers pay a real fence instead: that
+// choice is made once, before any caller registers, because a reader that
+// relies on the barrier must never meet a reloader that cannot run it. No
+// mprotect/IPI trick: it is unsound where TLB shootdowns send no IPI (arm64).
 #include <graft/call_gate.hpp>
 
 #include <linux/membarrier.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
-#include <mutex>
-#include <thread>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
 
 namespace graft::detail {
 namespace {
 
-enum class Method { membarrier, mprotect, fence };
+struct Choice {
+  BarrierMode mode;
+  std::string why;  // for the log line when it is not membarrier
+};
 
-Method choose() noexcept {
+Choice choose() noexcept {
 #if GRAFT_GATE_SYMMETRIC
-  return Method::fence;
+  return {BarrierMode::symmetric, "ThreadSanitizer build"};
 #else
-  long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-  if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
-      syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0) {
-    return Method::membarrier;
+  if (const char* forced = std::getenv("GRAFT_BARRIER");
+      forced != nullptr && std::strcmp(forced, "fence") == 0) {
+    return {BarrierMode::fence, "GRAFT_BARRIER=fence is set"};
   }
-  return Method::mprotect;
+  const long cmds = ::syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+  if (cmds < 0) {
+    return {BarrierMode::fence, std::string("membarrier is unavailable: ") + std::strerror(errno)};
+  }
+  if ((cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) {
+    return {BarrierMode::fence, "membarrier lacks MEMBARRIER_CMD_PRIVATE_EXPEDITED"};
+  }
+  // Registering is slow (it waits for a grace period), so it is done once, here.
+  if (::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0) {
+    return {BarrierMode::fence,
+            std::string("membarrier registration failed: ") + std::strerror(errno)};
+  }
+  return {BarrierMode::membarrier, ""};
 #endif
 }
 
-Method method() noexcept {
-  static const Method m = choose();
-  return m;
+const Choice& choice() noexcept {
+  static const Choice c = choose();
+  return c;
 }
 
-// Without membarrier: changing a dirty page's protection makes the kernel
-// shoot down the TLB on every CPU running this process, an IPI that
-// serialises each of them (the technique folly's asymmetric barrier uses).
-[[maybe_unused]] void mprotect_barrier() noexcept {
-  static std::mutex mu;
-  static void* page = nullptr;
-  std::lock_guard lock(mu);
-  // Without the page there is no safe barrier: wait for memory rather than
-  // risk unloading a version a reader still uses.
-  while (page == nullptr) {
-    page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (page == MAP_FAILED) {
-      page = nullptr;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
-  mprotect(page, 4096, PROT_READ | PROT_WRITE);
-  static_cast<volatile char*>(page)[0] = 1;
-  mprotect(page, 4096, PROT_READ);
-}
+// Chosen while the library loads, before any thread can make a call.
+[[maybe_unused]] const bool g_chosen = (choice(), true);
 
 }  // namespace
 
-void heavy_barrier() noexcept {
-#if GRAFT_GATE_SYMMETRIC
-  // Both sides use sequentially consistent operations on the hazards and the
-  // current pointer; nothing to add (and TSan does not model fences).
-#else
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  switch (method()) {
-    case Method::membarrier:
-      if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) break;
-      mprotect_barrier();
-      break;
-    case Method::mprotect:
-      mprotect_barrier();
-      break;
-    case Method::fence:
-      break;
-  }
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
+BarrierMode barrier_mode() noexcept {
+  return choice().mode;
 }
 
-// Registering is slow (it waits for a grace period), so do it once, early.
-[[maybe_unused]] const bool g_registered = (method(), true);
+const char* barrier_mode_reason() noexcept {
+  return choice().why.c_str();
+}
+
+const char* to_string(BarrierMode mode) noexcept {
+  switch (mode) {
+    case BarrierMode::membarrier:
+      return "membarrier";
+    case BarrierMode::fence:
+      return "fence";
+    case BarrierMode::symmetric:
+      return "symmetric";
+  }
+  return "unknown";
+}
+
+bool heavy_barrier() noexcept {
+  switch (barrier_mode()) {
+    case BarrierMode::membarrier:
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
+        // A seccomp filter added after start: the readers rely on this
+        // barrier, so no drain can be trusted. Versions stay loaded.
+        return false;
+      }
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      return true;
+    case BarrierMode::fence:
+      // The readers' own fences pair with this one.
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      return true;
+    case BarrierMode::symmetric:
+      // Both sides use sequentially consistent operations on the hazards and
+      // the current pointer; nothing to add (and TSan does not model fences).
+      return true;
+  }
+  return false;
+}
 
 }  // namespace graft::detail

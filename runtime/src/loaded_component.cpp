@@ -35,6 +35,13 @@ Status LoadedComponent::open(const Artifact& artifact, const SlotSpec& spec, con
   if (Status s = LoadedLibrary::open(artifact.path, &c->library_); !s) {
     return classify_load_error(s.message(), what);
   }
+  // Never published: no call can be inside, so a failure unloads at once.
+  struct UnloadOnFailure {
+    LoadedComponent* c;
+    ~UnloadOnFailure() {
+      if (c != nullptr) c->unload();
+    }
+  } on_failure{c.get()};
   auto entry = reinterpret_cast<graft_entry_fn>(c->library_->symbol(GRAFT_ENTRY_SYMBOL));
   if (entry == nullptr) {
     return Status(ErrorCode::entry_missing, what + ": exports no '" GRAFT_ENTRY_SYMBOL
@@ -75,12 +82,18 @@ Status LoadedComponent::open(const Artifact& artifact, const SlotSpec& spec, con
   c->cell_.table = c->descriptor_->table;
   c->cell_.instance = instance;
   c->cell_.gate = &gate;
+  on_failure.c = nullptr;
   *out = std::move(c);
   return Status();
 }
 
 LoadedComponent::~LoadedComponent() {
-  unload();
+  // Never unmap from a destructor: only the slot's reaper unloads, after the
+  // drain. One destroyed while loaded (a runtime torn down with calls inside)
+  // stays mapped, its instance alive.
+  if (library_ && instance_ != nullptr) {
+    logger_->error("{}: destroyed while loaded; left mapped", describe());
+  }
 }
 
 bool LoadedComponent::unload() {

@@ -20,14 +20,19 @@ std::map<std::string, int>& open_counts() {
 }  // namespace
 
 struct LoadedLibrary::Impl {
-  boost::dll::shared_library library;
+  // Held by pointer so that a library destroyed while loaded can be left
+  // mapped: Boost.DLL's destructor would unload it.
+  std::unique_ptr<boost::dll::shared_library> library =
+      std::make_unique<boost::dll::shared_library>();
   std::string path;
 };
 
 LoadedLibrary::LoadedLibrary(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 LoadedLibrary::~LoadedLibrary() {
-  close();
+  // Never unmap from a destructor: only an explicit close() (the slot's
+  // reaper, after the drain) does. One destroyed while loaded stays mapped.
+  if (impl_ && impl_->library->is_loaded()) (void)impl_->library.release();
 }
 
 Status LoadedLibrary::open(const std::filesystem::path& path, std::unique_ptr<LoadedLibrary>* out) {
@@ -35,8 +40,9 @@ Status LoadedLibrary::open(const std::filesystem::path& path, std::unique_ptr<Lo
   impl->path = path.string();
   std::lock_guard lock(g_mu);
   boost::dll::fs::error_code ec;
-  impl->library.load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
-  if (ec || !impl->library.is_loaded()) {
+  impl->library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local,
+                      ec);
+  if (ec || !impl->library->is_loaded()) {
     // Boost.DLL's error_code says only "bad file descriptor"; the cause is
     // in dlerror(), still set on this thread.
     const char* text = ::dlerror();
@@ -48,15 +54,15 @@ Status LoadedLibrary::open(const std::filesystem::path& path, std::unique_ptr<Lo
 }
 
 void* LoadedLibrary::symbol(const char* name) const {
-  if (!impl_ || !impl_->library.is_loaded()) return nullptr;
+  if (!impl_ || !impl_->library->is_loaded()) return nullptr;
   // dlsym directly: Boost.DLL's has()/get() would throw or log for absent symbols.
-  return ::dlsym(impl_->library.native(), name);
+  return ::dlsym(impl_->library->native(), name);
 }
 
 bool LoadedLibrary::close() {
-  if (!impl_ || !impl_->library.is_loaded()) return true;
+  if (!impl_ || !impl_->library->is_loaded()) return true;
   std::lock_guard lock(g_mu);
-  impl_->library.unload();
+  impl_->library->unload();
   auto& counts = open_counts();
   auto it = counts.find(impl_->path);
   bool last = true;

@@ -1,17 +1,36 @@
 #include "slot_impl.hpp"
 
+#include "thread_registry.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
 namespace graft::detail {
+namespace {
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts)
+    out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
+bool is_state_failure(ErrorCode code) {
+  return code == ErrorCode::state_unsupported || code == ErrorCode::state_export_failed ||
+         code == ErrorCode::state_import_failed;
+}
+
+}  // namespace
 
 SlotImpl::SlotImpl(CallGate& gate, RuntimeShared& shared, SlotSpec spec)
     : gate_(gate), shared_(shared), spec_(std::move(spec)) {
   gate_.totals(&calls_base_, &errors_base_);
 }
 
-SlotImpl::~SlotImpl() {
+SlotImpl::~SlotImpl() = default;
+
+void SlotImpl::shutdown() {
   std::lock_guard reload(reload_mu_);
   gate_.publish(nullptr);
   std::vector<Component> all;
@@ -26,55 +45,76 @@ SlotImpl::~SlotImpl() {
   const auto deadline = Clock::now() + shared_.options.drain_deadline;
   for (auto& c : all) {
     if (gate_.wait_drained(&c->cell(), deadline)) {
-      c->unload();
+      unload(std::move(c), "shutdown");
     } else {
-      // Never unmap code that may still run: leave it loaded.
-      shared_.logger->error("{}: calls still inside at shutdown; left loaded", c->describe());
+      // Never unmap code that may still run: leave it loaded, and its cell
+      // (which the returning call touches) alive.
+      shared_.logger->error("{}: call(s) still inside at shutdown ({}); left loaded", c->describe(),
+                            join(threads_inside(&c->cell())));
+      fully_unloaded_ = false;
       (void)c.release();
     }
   }
+  // The log lines are written; listeners are not called while the runtime goes.
+  outbox_.clear();
+}
+
+template <class Op>
+Status SlotImpl::reloading(Op&& op) {
+  std::vector<SlotEvent> events;
+  Status s;
+  {
+    std::lock_guard reload(reload_mu_);
+    s = op();
+    events.swap(outbox_);
+  }
+  send(events);
+  return s;
+}
+
+Status SlotImpl::refuse_reentrant(const std::string& what, const std::string& by,
+                                  const std::string& artifact) {
+  return refuse(Status(ErrorCode::reentrant_swap, "component '" + spec_.component + "': " + what +
+                                                      " requested from inside a call into this "
+                                                      "slot (the drain would wait for the caller "
+                                                      "itself)"),
+                by, artifact);
 }
 
 Status SlotImpl::load(const std::filesystem::path& file, const SwapOptions& options) {
-  std::lock_guard reload(reload_mu_);
-  if (const auto serving = serving_version()) {
-    return refuse(
-        Status(ErrorCode::already_loaded, "component '" + spec_.component + "': already serving " +
-                                              serving->to_string() + "; use swap"),
-        options.by, file.string());
-  }
-  Component next;
-  if (Status s = open_file(file, options, &next); !s) return refuse(s, options.by, file.string());
-  return swap_locked(std::move(next), options);
+  return reloading([&] {
+    if (const auto serving = serving_version()) {
+      return refuse(Status(ErrorCode::already_loaded, "component '" + spec_.component +
+                                                          "': already serving " +
+                                                          serving->to_string() + "; use swap"),
+                    options.by, file.string());
+    }
+    Component next;
+    if (Status s = open_file(file, options, &next); !s) return refuse(s, options.by, file.string());
+    return swap_locked(std::move(next), options);
+  });
 }
 
 Status SlotImpl::swap(const std::filesystem::path& file, const SwapOptions& options) {
-  std::lock_guard reload(reload_mu_);
-  if (gate_.held_by_this_thread()) {
-    return refuse(Status(ErrorCode::reentrant_swap,
-                         "component '" + spec_.component +
-                             "': swap requested from inside a call into this slot (the drain "
-                             "would wait for the caller itself)"),
-                  options.by, file.string());
-  }
-  Component next;
-  if (Status s = open_file(file, options, &next); !s) return refuse(s, options.by, file.string());
-  return swap_locked(std::move(next), options);
+  return reloading([&] {
+    if (gate_.held_by_this_thread()) return refuse_reentrant("swap", options.by, file.string());
+    Component next;
+    if (Status s = open_file(file, options, &next); !s) return refuse(s, options.by, file.string());
+    return swap_locked(std::move(next), options);
+  });
 }
 
 Status SlotImpl::load_artifact(const Artifact& artifact, const SwapOptions& options) {
-  std::lock_guard reload(reload_mu_);
-  if (gate_.held_by_this_thread()) {
-    return refuse(Status(ErrorCode::reentrant_swap,
-                         "component '" + spec_.component +
-                             "': install requested from inside a call into this slot"),
-                  options.by, artifact.path.string());
-  }
-  Component next;
-  if (Status s = open_artifact(artifact, options, &next); !s) {
-    return refuse(s, options.by, artifact.path.string());
-  }
-  return swap_locked(std::move(next), options);
+  return reloading([&] {
+    if (gate_.held_by_this_thread()) {
+      return refuse_reentrant("install", options.by, artifact.path.string());
+    }
+    Component next;
+    if (Status s = open_artifact(artifact, options, &next); !s) {
+      return refuse(s, options.by, artifact.path.string());
+    }
+    return swap_locked(std::move(next), options);
+  });
 }
 
 Status SlotImpl::open_file(const std::filesystem::path& file, const SwapOptions& options,
@@ -94,9 +134,9 @@ Status SlotImpl::open_artifact(const Artifact& artifact, const SwapOptions& opti
     s = Status(ErrorCode::component_mismatch,
                next->describe() + ": the component reports version " + next->version().to_string() +
                    ", its bundle says " + options.expect_version->to_string());
+    discard(std::move(next), options.by);
   }
   if (!s) {
-    next.reset();
     forget_artifact_if_unused(artifact);
     return s;
   }
@@ -104,144 +144,174 @@ Status SlotImpl::open_artifact(const Artifact& artifact, const SwapOptions& opti
   return Status();
 }
 
+SwapMode SlotImpl::resolve(SwapMode mode, const LoadedComponent& from,
+                           const LoadedComponent& to) const {
+  if (mode != SwapMode::automatic) return mode;
+  return from.facts().can_export && to.facts().can_import && from.facts().state_schema > 0
+             ? SwapMode::quiesce
+             : SwapMode::immediate;
+}
+
 Status SlotImpl::swap_locked(Component next, const SwapOptions& options) {
   bool empty = false;
   {
     std::lock_guard state(state_mu_);
     empty = !current_;
-    if (empty) {
-      current_ = std::move(next);
-      probation_ = false;
-    }
   }
   if (empty) {
-    gate_.publish(&current_->cell());
+    // Loaded -> Serving: nothing to prepare.
     SlotEvent e;
     e.kind = SlotEventKind::loaded;
     e.component = spec_.component;
-    e.version = current_->version().to_string();
+    e.version = next->version().to_string();
     e.by = options.by;
-    e.artifact = current_->artifact().path.string();
-    note(e);
+    e.artifact = next->artifact().path.string();
+    {
+      std::lock_guard state(state_mu_);
+      current_ = std::move(next);
+      probation_ = false;
+    }
+    gate_.publish(&current_->cell());
+    raise(std::move(e));
     return Status();
   }
+  // --- prepare: may fail, changes nothing the callers see ---
   if (!options.allow_older && !(next->version() > current_->version())) {
     const Artifact artifact = next->artifact();
     Status s(ErrorCode::not_newer, next->describe() + ": not newer than the serving version " +
                                        current_->version().to_string() +
                                        " (going back takes an explicit rollback)");
-    next.reset();
+    discard(std::move(next), options.by);
     forget_artifact_if_unused(artifact);
     return refuse(s, options.by, artifact.path.string());
   }
+  const SwapMode mode = resolve(options.mode, *current_, *next);
+  if (Status s = move_state(*next, mode); !s) {
+    const Artifact artifact = next->artifact();
+    discard(std::move(next), options.by);
+    forget_artifact_if_unused(artifact);
+    return refuse(s, options.by, artifact.path.string());
+  }
+  // --- commit ---
   const bool retain = shared_.options.probation.count() > 0;
-  return switch_to(std::move(next), options.mode, retain, SlotEventKind::swapped, options.by);
-}
-
-Status SlotImpl::switch_to(Component next, SwapMode mode, bool retain_old, SlotEventKind kind,
-                           const std::string& by) {
-  LoadedComponent* old = current_.get();
-  const auto deadline = Clock::now() + shared_.options.drain_deadline;
-  bool drained = true;
-  if (mode == SwapMode::automatic) {
-    mode = old->facts().can_export && next->facts().can_import && old->facts().state_schema > 0
-               ? SwapMode::quiesce
-               : SwapMode::immediate;
-  }
-  if (mode == SwapMode::quiesce) {
-    if (!old->facts().can_export || !next->facts().can_import) {
-      return refuse(Status(ErrorCode::state_unsupported,
-                           "component '" + spec_.component + "': quiesce swap " +
-                               old->version().to_string() + " -> " + next->version().to_string() +
-                               " needs state export from the old version and import into the "
-                               "new one (" +
-                               (old->facts().can_export ? std::string() : "old cannot export; ") +
-                               (next->facts().can_import ? "" : "new cannot import") + ")"),
-                    by, next->artifact().path.string());
-    }
-    gate_.close(&old->cell(), shared_.options.quiesce_wait);
-    Status outcome;
-    std::string bytes;
-    if (!gate_.wait_drained(&old->cell(), deadline)) {
-      outcome = Status(ErrorCode::drain_timeout,
-                       old->describe() + ": calls still inside after the drain deadline of " +
-                           std::to_string(shared_.options.drain_deadline.count()) +
-                           " ms; gate reopened on it");
-    } else if (Status s = old->export_state(&bytes); !s) {
-      outcome = s;
-    } else if (Status s2 = next->import_state(old->facts().state_schema, bytes); !s2) {
-      outcome = s2;
-    }
-    if (!outcome.ok()) {
-      gate_.open(&old->cell());
-      return refuse(outcome, by, next->artifact().path.string());
-    }
-  }
-  Component old_owned;
-  {
-    std::lock_guard state(state_mu_);
-    end_probation_locked();
-    old_owned = std::move(current_);
-    current_ = std::move(next);
-  }
-  if (mode == SwapMode::quiesce) {
-    gate_.open(&current_->cell());
-  } else {
-    gate_.publish(&current_->cell());
-  }
-  SlotEvent e;
-  e.kind = kind;
-  e.component = spec_.component;
-  e.version = current_->version().to_string();
-  e.from_version = old_owned->version().to_string();
-  e.by = by;
-  e.artifact = current_->artifact().path.string();
-  e.mode = std::string(to_string(mode));
-  note(e);
-  if (mode == SwapMode::immediate) drained = gate_.wait_drained(&old_owned->cell(), deadline);
-  if (!drained) {
-    SlotEvent d;
-    d.kind = SlotEventKind::draining;
-    d.component = spec_.component;
-    d.version = old_owned->version().to_string();
-    d.by = by;
-    d.status = Status(ErrorCode::drain_timeout,
-                      old_owned->describe() + ": " +
-                          std::to_string(CallGate::in_flight(&old_owned->cell())) +
-                          " call(s) still inside after " +
-                          std::to_string(shared_.options.drain_deadline.count()) +
-                          " ms; kept loaded and retried in the background");
-    note(d);
-  }
-  if (retain_old) {
-    std::lock_guard state(state_mu_);
-    previous_ = std::move(old_owned);
-    probation_ = true;
-    probation_end_ = Clock::now() + shared_.options.probation;
-    rollback_artifact_.reset();
-  } else {
-    if (kind == SlotEventKind::swapped) {
-      std::lock_guard state(state_mu_);
-      rollback_artifact_ = old_owned->artifact();
-    }
-    retire(std::move(old_owned));
-  }
-  shared_.wake_housekeeper();
+  commit_switch(std::move(next), mode, retain, SlotEventKind::swapped, options.by, "");
   return Status();
 }
 
-void SlotImpl::end_probation_locked() {
-  if (previous_) draining_.push_back(std::move(previous_));
-  probation_ = false;
+Status SlotImpl::move_state(LoadedComponent& next, SwapMode mode) {
+  if (mode != SwapMode::quiesce) return Status();
+  LoadedComponent& old = *current_;
+  if (!old.facts().can_export || !next.facts().can_import) {
+    return Status(ErrorCode::state_unsupported,
+                  "component '" + spec_.component + "': quiesce swap " + old.version().to_string() +
+                      " -> " + next.version().to_string() +
+                      " needs state export from the old version and import into the new one (" +
+                      (old.facts().can_export ? std::string() : "old cannot export; ") +
+                      (next.facts().can_import ? "" : "new cannot import") + ")");
+  }
+  gate_.close(&old.cell(), shared_.options.quiesce_wait);
+  const auto deadline = Clock::now() + shared_.options.drain_deadline;
+  Status outcome;
+  std::string bytes;
+  if (!gate_.wait_drained(&old.cell(), deadline)) {
+    outcome = Status(ErrorCode::drain_timeout,
+                     old.describe() + ": calls still inside after the drain deadline of " +
+                         std::to_string(shared_.options.drain_deadline.count()) + " ms (" +
+                         join(threads_inside(&old.cell())) + "); gate reopened on it");
+  } else if (Status s = old.export_state(&bytes); !s) {
+    outcome = s;
+  } else if (Status s2 = next.import_state(old.facts().state_schema, bytes); !s2) {
+    outcome = s2;
+  }
+  if (!outcome) gate_.open(&old.cell());
+  return outcome;
 }
 
-void SlotImpl::retire(Component old) {
-  if (CallGate::in_flight(&old->cell()) == 0) {
-    unload(std::move(old), "drained");
-    return;
+void SlotImpl::commit_switch(Component next, SwapMode mode, bool retain_old, SlotEventKind kind,
+                             const std::string& by, const std::string& note) noexcept {
+  // `next` null: the retained previous version comes back (rollback).
+  LoadedComponent* old = current_.get();
+  LoadedComponent* now = next ? next.get() : previous_.get();
+  SlotEvent e;
+  e.kind = kind;
+  e.component = spec_.component;
+  e.version = now->version().to_string();
+  e.from_version = old->version().to_string();
+  e.by = by;
+  e.artifact = now->artifact().path.string();
+  e.mode = std::string(to_string(mode));
+  e.note = note;
+  {
+    std::lock_guard state(state_mu_);
+    Component incoming = next ? std::move(next) : std::move(previous_);
+    // A retained previous version (probation) gives way: Retained -> Draining.
+    if (previous_) draining_.push_back(std::move(previous_));
+    Component old_owned = std::move(current_);
+    current_ = std::move(incoming);
+    if (retain_old) {
+      previous_ = std::move(old_owned);  // Serving -> Retained
+      probation_ = true;
+      probation_end_ = Clock::now() + shared_.options.probation;
+      rollback_target_.reset();
+    } else {
+      probation_ = false;
+      if (kind == SlotEventKind::swapped) {
+        rollback_target_ = RollbackTarget{old_owned->artifact(), old_owned->version()};
+      } else {
+        rollback_target_.reset();  // a rollback only ever moves to the recorded previous
+      }
+      draining_.push_back(std::move(old_owned));  // Serving -> Draining
+    }
   }
-  std::lock_guard state(state_mu_);
-  draining_.push_back(std::move(old));
+  if (mode == SwapMode::quiesce) {
+    gate_.open(&now->cell());
+  } else {
+    gate_.publish(&now->cell());
+  }
+  raise(std::move(e));
+  if (mode == SwapMode::immediate &&
+      !gate_.wait_drained(&old->cell(), Clock::now() + shared_.options.drain_deadline)) {
+    SlotEvent d;
+    d.kind = SlotEventKind::draining;
+    d.component = spec_.component;
+    d.version = old->version().to_string();
+    d.by = by;
+    const auto holders = threads_inside(&old->cell());
+    d.status = Status(ErrorCode::drain_timeout,
+                      old->describe() + ": " + std::to_string(holders.size()) +
+                          " thread(s) still inside after " +
+                          std::to_string(shared_.options.drain_deadline.count()) + " ms (" +
+                          join(holders) + "); kept loaded and retried in the background");
+    raise(std::move(d));
+  }
+  reap("drained");
+  shared_.wake_housekeeper();
+}
+
+void SlotImpl::discard(Component candidate, const std::string& by) {
+  if (!candidate) return;
+  // Loaded -> Unmapped: it was never published, so no call can be inside.
+  unload(std::move(candidate), by);
+}
+
+void SlotImpl::reap(const std::string& by) {
+  std::vector<Component> done;
+  {
+    std::lock_guard state(state_mu_);
+    if (draining_.empty()) return;
+  }
+  // [R2] One barrier for the whole scan: every version in draining_ was
+  // unpublished before it.
+  if (!heavy_barrier()) return;
+  {
+    std::lock_guard state(state_mu_);
+    for (auto& c : draining_) {
+      if (CallGate::in_flight(&c->cell()) == 0) done.push_back(std::move(c));  // [R3]
+    }
+    draining_.erase(std::remove(draining_.begin(), draining_.end(), nullptr), draining_.end());
+  }
+  for (auto& c : done)
+    unload(std::move(c), by);
 }
 
 void SlotImpl::unload(Component old, const std::string& by) {
@@ -266,125 +336,143 @@ void SlotImpl::unload(Component old, const std::string& by) {
     std::lock_guard state(state_mu_);
     stayed_mapped_.push_back(version + " (" + path + ")");
   }
-  note(e);
+  raise(std::move(e));
 }
 
 Status SlotImpl::rollback(std::string_view by_view, SwapMode mode) {
   const std::string by(by_view);
-  std::lock_guard reload(reload_mu_);
-  if (gate_.held_by_this_thread()) {
-    return refuse(Status(ErrorCode::reentrant_swap,
-                         "component '" + spec_.component +
-                             "': rollback requested from inside a call into this slot"),
-                  by, "");
-  }
-  return rollback_locked(by, mode);
+  return reloading([&] {
+    if (gate_.held_by_this_thread()) return refuse_reentrant("rollback", by, "");
+    return rollback_locked(by, mode);
+  });
 }
 
-Status SlotImpl::rollback_locked(const std::string& by, SwapMode mode) {
-  Component target;
-  std::optional<Artifact> reload_from;
+Status SlotImpl::rollback_locked(const std::string& by, SwapMode requested) {
+  // --- prepare: find the target; nothing moves until the commit ---
+  Component loaded;  // a target reloaded from the store (after a commit)
+  LoadedComponent* target = nullptr;
   {
     std::lock_guard state(state_mu_);
     if (!current_) {
       return Status(ErrorCode::not_loaded,
                     "component '" + spec_.component + "': nothing loaded to roll back");
     }
-    target = std::move(previous_);
-    probation_ = false;
-    reload_from = rollback_artifact_;
+    target = previous_.get();
   }
-  if (!target) {
-    if (!reload_from) {
+  if (target == nullptr) {
+    std::optional<RollbackTarget> from;
+    {
+      std::lock_guard state(state_mu_);
+      from = rollback_target_;
+    }
+    if (!from) {
       return refuse(Status(ErrorCode::no_previous, "component '" + spec_.component +
                                                        "': no previous version to roll back to"),
                     by, "");
     }
-    SwapOptions any;
-    any.allow_older = true;
-    if (Status s = open_artifact(*reload_from, any, &target); !s) {
-      return refuse(s, by, reload_from->path.string());
+    SwapOptions options;
+    options.allow_older = true;
+    options.expect_version = from->version;
+    options.by = by;
+    if (Status s = open_artifact(from->artifact, options, &loaded); !s) {
+      return refuse(s, by, from->artifact.path.string());
     }
+    target = loaded.get();
   }
-  const std::string artifact = target->artifact().path.string();
-  Status s = switch_to(std::move(target), mode, false, SlotEventKind::rolled_back, by);
-  if (s) {
-    std::lock_guard state(state_mu_);
-    rollback_artifact_.reset();
+  SwapMode mode = resolve(requested, *current_, *target);
+  std::string note;
+  if (Status s = move_state(*target, mode); !s) {
+    if (requested == SwapMode::automatic && is_state_failure(s.code())) {
+      // Going back matters more than the state: the older version keeps the
+      // state it had (a retained version) or starts fresh.
+      mode = SwapMode::immediate;
+      note = "state not carried back (" + s.message() + "); rolled back in immediate mode";
+    } else {
+      const std::string artifact = target->artifact().path.string();
+      discard(std::move(loaded), by);  // previous and probation stay as they were
+      return refuse(s, by, artifact);
+    }
+  } else if (mode == SwapMode::quiesce) {
+    note = "state carried back";
   }
-  return s;
+  // --- commit ---
+  commit_switch(std::move(loaded), mode, false, SlotEventKind::rolled_back, by, note);
+  return Status();
 }
 
 Status SlotImpl::commit(std::string_view by) {
-  std::lock_guard reload(reload_mu_);
-  return commit_locked(std::string(by));
+  return reloading([&] { return commit_locked(std::string(by)); });
 }
 
 Status SlotImpl::commit_locked(const std::string& by) {
-  Component previous;
+  SlotEvent e;
   {
     std::lock_guard state(state_mu_);
     if (!current_) {
       return Status(ErrorCode::not_loaded, "component '" + spec_.component + "': nothing loaded");
     }
     if (!probation_) return Status();  // nothing pending: committing twice is harmless
-    previous = std::move(previous_);
+    e.kind = SlotEventKind::committed;
+    e.component = spec_.component;
+    e.version = current_->version().to_string();
+    e.by = by;
+    if (previous_) {
+      e.from_version = previous_->version().to_string();
+      rollback_target_ = RollbackTarget{previous_->artifact(), previous_->version()};
+      draining_.push_back(std::move(previous_));  // Retained -> Draining
+    }
     probation_ = false;
-    if (previous) rollback_artifact_ = previous->artifact();
   }
-  SlotEvent e;
-  e.kind = SlotEventKind::committed;
-  e.component = spec_.component;
-  e.version = current_->version().to_string();
-  e.from_version = previous ? previous->version().to_string() : "";
-  e.by = by;
-  note(e);
-  if (previous) retire(std::move(previous));
+  raise(std::move(e));
+  reap("drained");
   return Status();
 }
 
 bool SlotImpl::housekeep(Clock::time_point now) {
-  std::unique_lock reload(reload_mu_, std::try_to_lock);
-  if (!reload.owns_lock()) return true;
-  std::vector<Component> done;
+  std::vector<SlotEvent> events;
+  bool work = true;
   {
-    std::lock_guard state(state_mu_);
-    for (auto& c : draining_) {
-      if (CallGate::in_flight(&c->cell()) == 0) done.push_back(std::move(c));
-    }
-    draining_.erase(std::remove(draining_.begin(), draining_.end(), nullptr), draining_.end());
-  }
-  for (auto& c : done)
-    unload(std::move(c), "drained");
-
-  bool roll = false;
-  bool finish = false;
-  std::uint64_t errors = 0;
-  {
-    std::lock_guard state(state_mu_);
-    if (probation_ && current_) {
-      errors = current_->cell().errors.load(std::memory_order_relaxed);
-      const auto limit = shared_.options.probation_error_limit;
-      roll = limit > 0 && errors >= limit;
-      finish = !roll && now >= probation_end_;
-    }
-  }
-  if (roll) {
-    shared_.logger->error(
-        "{}: {} error(s) during probation (limit {}); rolling back to the previous version",
-        current_->describe(), errors, shared_.options.probation_error_limit);
-    if (Status s = rollback_locked("probation", SwapMode::automatic); !s) {
-      shared_.logger->error("component '{}': automatic rollback failed: {}", spec_.component,
-                            s.message());
+    std::unique_lock reload(reload_mu_, std::try_to_lock);
+    if (!reload.owns_lock()) return true;
+    reap("drained");
+    bool roll = false;
+    bool finish = false;
+    std::uint64_t errors = 0;
+    {
       std::lock_guard state(state_mu_);
-      probation_ = false;  // do not retry a rollback that cannot work
+      if (probation_ && current_) {
+        errors = current_->cell().errors.load(std::memory_order_relaxed);
+        const auto limit = shared_.options.probation_error_limit;
+        roll = limit > 0 && errors >= limit && !auto_rollback_failed_;
+        finish = !roll && now >= probation_end_;
+      }
     }
-  } else if (finish) {
-    (void)commit_locked("probation");
+    if (roll) {
+      shared_.logger->error(
+          "{}: {} error(s) during probation (limit {}); rolling back to the previous version",
+          current_->describe(), errors, shared_.options.probation_error_limit);
+      if (Status s = rollback_locked("probation", SwapMode::automatic); !s) {
+        // Previous and probation stay as they were; an operator can still
+        // roll back. Retrying every tick would only repeat the refusal.
+        shared_.logger->error("component '{}': automatic rollback failed: {}", spec_.component,
+                              s.message());
+        auto_rollback_failed_ = true;
+      } else {
+        auto_rollback_failed_ = false;
+      }
+    } else if (finish) {
+      (void)commit_locked("probation");
+      auto_rollback_failed_ = false;
+    }
+    {
+      std::lock_guard state(state_mu_);
+      work = probation_ || !draining_.empty() ||
+             (previous_ && CallGate::in_flight(&previous_->cell()) > 0);
+    }
+    events.swap(outbox_);
   }
-  std::lock_guard state(state_mu_);
-  return probation_ || !draining_.empty() ||
-         (previous_ && CallGate::in_flight(&previous_->cell()) > 0);
+  send(events);
+  return work;
 }
 
 SlotStatus SlotImpl::status() const {
@@ -420,6 +508,9 @@ SlotStatus SlotImpl::status() const {
   if (previous_) {
     add(*previous_, VersionState::previous);
     st.previous_version = previous_->version().to_string();
+  } else if (rollback_target_) {
+    // Unloaded, but a rollback would load it again from the store.
+    st.previous_version = rollback_target_->version.to_string();
   }
   for (const auto& c : draining_)
     add(*c, VersionState::draining);
@@ -455,7 +546,7 @@ Status SlotImpl::refuse(Status status, const std::string& by, const std::string&
   e.by = by;
   e.artifact = artifact;
   e.status = status;
-  note(e);
+  raise(std::move(e));
   return status;
 }
 
@@ -466,37 +557,65 @@ void SlotImpl::forget_artifact_if_unused(const Artifact& artifact) {
   for (const auto& c : draining_) {
     if (uses(c)) return;
   }
-  if (rollback_artifact_ && rollback_artifact_->sha256 == artifact.sha256) return;
+  if (rollback_target_ && rollback_target_->artifact.sha256 == artifact.sha256) return;
   shared_.store->remove(artifact.sha256);
 }
 
-void SlotImpl::note(const SlotEvent& e) {
-  const std::string kind(to_string(e.kind));
+void SlotImpl::raise(SlotEvent e) {
+  // Status shows the event at once; the log and listeners hear of it once
+  // the reload lock is released.
+  std::string last(to_string(e.kind));
+  if (!e.version.empty()) last += " " + e.version;
+  if (e.kind == SlotEventKind::refused) last += ": " + std::string(to_string(e.status.code()));
   {
     std::lock_guard state(state_mu_);
-    last_event_ = kind + (e.version.empty() ? "" : " " + e.version);
-    if (e.kind == SlotEventKind::refused)
-      last_event_ += std::string(": ") + std::string(to_string(e.status.code()));
+    last_event_ = std::move(last);
   }
+  outbox_.push_back(std::move(e));
+}
+
+void SlotImpl::send(std::vector<SlotEvent>& events) {
   auto& log = *shared_.logger;
-  switch (e.kind) {
-    case SlotEventKind::refused:
-      log.warn("refused: {}", e.status.message());
-      break;
-    case SlotEventKind::draining:
-    case SlotEventKind::stayed_mapped:
-      log.warn("{}", e.status.message());
-      break;
-    case SlotEventKind::swapped:
-    case SlotEventKind::rolled_back:
-    case SlotEventKind::committed:
-      log.info("[{} {}] {} from {} (by {})", e.component, e.version, kind, e.from_version, e.by);
-      break;
-    default:
-      log.info("[{} {}] {} (by {})", e.component, e.version, kind, e.by);
-      break;
+  for (const auto& e : events) {
+    const std::string_view kind = to_string(e.kind);
+    switch (e.kind) {
+      case SlotEventKind::refused:
+        log.warn("refused: {}", e.status.message());
+        break;
+      case SlotEventKind::draining:
+      case SlotEventKind::stayed_mapped:
+        log.warn("{}", e.status.message());
+        break;
+      case SlotEventKind::swapped:
+      case SlotEventKind::rolled_back:
+      case SlotEventKind::committed:
+        log.info("[{} {}] {} from {} (by {}{}{}){}{}", e.component, e.version, kind, e.from_version,
+                 e.by, e.mode.empty() ? "" : ", ", e.mode, e.note.empty() ? "" : ": ", e.note);
+        break;
+      default:
+        log.info("[{} {}] {} (by {})", e.component, e.version, kind, e.by);
+        break;
+    }
+    shared_.emit(e);
   }
-  shared_.emit(e);
+}
+
+void SlotImpl::before_fork() noexcept {
+  reload_mu_.lock();
+  state_mu_.lock();
+  gate_.before_fork();
+}
+
+void SlotImpl::after_fork_parent() noexcept {
+  gate_.after_fork_parent();
+  state_mu_.unlock();
+  reload_mu_.unlock();
+}
+
+void SlotImpl::after_fork_child() noexcept {
+  gate_.after_fork_child();
+  state_mu_.unlock();
+  reload_mu_.unlock();
 }
 
 }  // namespace graft::detail

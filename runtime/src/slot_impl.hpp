@@ -1,4 +1,19 @@
-// The reloader's side of a slot: loading, swapping, draining, probation.
+// The reloader's side of a slot, and the one owner of its versions' lives.
+//
+//            swap / load             swap (probation)          commit / next swap
+//   Loaded ───────────────► Serving ─────────────────► Retained ─────────────────► Draining
+//     │  prepare fails                 │ swap (no probation),        │ rollback           │
+//     │  (never published)             │ rollback away from it       ▼                    │ reaper:
+//     barrier + ▼                                └──────────────────────► Draining ◄── Serving │
+//     scan find no call
+//   Unmapped ◄────────────────────────────────────────────────────────────────────────────┘
+//
+// Every operation is a prepare step that may fail and changes nothing the
+// callers or the status can see, then a noexcept commit step. Only `reap`
+// unmaps, and only a version that was never published or that the barrier
+// and the hazard scan found empty; no destructor unmaps. Events raised under
+// the reload lock go out (log, listeners) after it is released.
+//
 // Reloads of one slot are serialised by `reload_mu_`; status readers take
 // only `state_mu_`, so a swap that waits on a drain never blocks them.
 #pragma once
@@ -19,7 +34,10 @@ namespace graft::detail {
 class SlotImpl {
  public:
   SlotImpl(CallGate& gate, RuntimeShared& shared, SlotSpec spec);
-  ~SlotImpl();
+  ~SlotImpl();  // never unmaps: shutdown() does, explicitly
+  // Unpublishes, waits for the drain up to the deadline, unmaps what drained
+  // and leaves mapped (never freed) any version a call is still inside.
+  void shutdown();
 
   const SlotSpec& spec() const noexcept { return spec_; }
   Status load(const std::filesystem::path& file, const SwapOptions& options);
@@ -29,47 +47,76 @@ class SlotImpl {
   Status commit(std::string_view by);
   SlotStatus status() const;
   std::optional<Version> serving_version() const;
+  // False when a version had to be left mapped at destruction (a call was
+  // inside): its gate index must then never be reused.
+  bool fully_unloaded() const noexcept { return fully_unloaded_; }
 
   // Background work: unload drained versions, end or fail probation.
   // Returns true while work remains.
   bool housekeep(std::chrono::steady_clock::time_point now);
 
+  void before_fork() noexcept;
+  void after_fork_parent() noexcept;
+  void after_fork_child() noexcept;
+
  private:
   using Clock = std::chrono::steady_clock;
   using Component = std::unique_ptr<LoadedComponent>;
 
+  // Runs `op` under the reload lock, then sends the events it raised.
+  template <class Op>
+  Status reloading(Op&& op);
+
+  Status refuse_reentrant(const std::string& what, const std::string& by,
+                          const std::string& artifact);
   Status open_file(const std::filesystem::path& file, const SwapOptions& options, Component* out);
   Status open_artifact(const Artifact& artifact, const SwapOptions& options, Component* out);
   Status swap_locked(Component next, const SwapOptions& options);
-  // Publishes `next` in place of the current version; the old one becomes
-  // `previous_` (retain) or is drained and unloaded.
-  Status switch_to(Component next, SwapMode mode, bool retain_old, SlotEventKind kind,
-                   const std::string& by);
+  // Prepare for a change of the serving version: in quiesce mode, closes the
+  // gate, drains the serving version and moves its state into `next`. On
+  // failure the gate is open on the serving version again.
+  Status move_state(LoadedComponent& next, SwapMode mode);
+  // Commit: publishes `next` (null: the retained previous version); the
+  // serving version becomes `previous_` (retain) or drains. noexcept.
+  void commit_switch(Component next, SwapMode mode, bool retain_old, SlotEventKind kind,
+                     const std::string& by, const std::string& note) noexcept;
   Status rollback_locked(const std::string& by, SwapMode mode);
   Status commit_locked(const std::string& by);
-  void end_probation_locked();
-  void retire(Component old);
+  // Never-published candidate: unmapped at once.
+  void discard(Component candidate, const std::string& by);
+  // The only place a published version is unmapped.
+  void reap(const std::string& by);
   void unload(Component old, const std::string& by);
   Status refuse(Status status, const std::string& by, const std::string& artifact);
   void forget_artifact_if_unused(const Artifact& artifact);
-  void note(const SlotEvent& event);
+  SwapMode resolve(SwapMode mode, const LoadedComponent& from, const LoadedComponent& to) const;
+  void raise(SlotEvent event);
+  void send(std::vector<SlotEvent>& events);
 
   CallGate& gate_;
   RuntimeShared& shared_;
   const SlotSpec spec_;
   std::uint64_t calls_base_ = 0;  // counters a former slot left at this index
   std::uint64_t errors_base_ = 0;
+  bool fully_unloaded_ = true;
 
   std::mutex reload_mu_;
+  std::vector<SlotEvent> outbox_;      // guarded by reload_mu_
+  bool auto_rollback_failed_ = false;  // guarded by reload_mu_
   mutable std::mutex state_mu_;
   // Guarded by state_mu_ (written only with reload_mu_ held too).
-  Component current_;
-  Component previous_;  // kept during probation
+  Component current_;   // Serving
+  Component previous_;  // Retained: kept loaded during probation
   bool probation_ = false;
   Clock::time_point probation_end_{};
-  std::vector<Component> draining_;
+  std::vector<Component> draining_;  // Draining: unpublished, maybe still called
   std::vector<std::string> stayed_mapped_;
-  std::optional<Artifact> rollback_artifact_;  // after a commit: where rollback reloads from
+  // After a commit: what an explicit rollback reloads from the store.
+  struct RollbackTarget {
+    Artifact artifact;
+    Version version;
+  };
+  std::optional<RollbackTarget> rollback_target_;
   std::string last_event_;
 };
 

@@ -1,21 +1,49 @@
-// Walking the caller threads' records (the reloader's and the status side).
+// The caller threads' records: who holds which version, and their counters.
+// The reloader's scans and the status side walk them under the registry
+// lock; the call path never takes it.
 #pragma once
 
 #include <graft/call_gate.hpp>
 
+#include <sys/types.h>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
 namespace graft::detail {
 
-// The newest record; follow `next`. Records are never freed.
-ThreadRecord* first_thread_record() noexcept;
 // Gives the calling thread a record (its first call). Null when out of memory.
 ThreadRecord* register_thread() noexcept;
 // False until the calling thread's first call, and again once it exits.
 bool thread_is_registered() noexcept;
 
+// Visits every live record under the registry lock. `visit` must not call
+// into a slot or register a thread.
+void for_each_record_locked(void (*visit)(const ThreadRecord&, pid_t tid, void*), void* context);
 template <class Visit>
 void for_each_thread_record(Visit&& visit) {
-  for (ThreadRecord* r = first_thread_record(); r != nullptr; r = r->next)
-    visit(*r);
+  for_each_record_locked(
+      [](const ThreadRecord& r, pid_t, void* c) { (*static_cast<Visit*>(c))(r); }, &visit);
 }
+
+// Calls and errors for slot `index`: live threads plus those that exited.
+void thread_totals(std::uint32_t index, std::uint64_t* calls, std::uint64_t* errors) noexcept;
+
+// The threads inside `cell` right now: "tid 1234 (worker-3)".
+std::vector<std::string> threads_inside(const VersionCell* cell);
+
+// Records in use (live registered threads) and records kept for reuse.
+struct RegistryCounts {
+  std::size_t live = 0;
+  std::size_t spare = 0;
+};
+GRAFT_API RegistryCounts registry_counts() noexcept;
+
+// fork(): the registry lock is held over the fork; the child keeps only the
+// forking thread's record.
+void registry_before_fork() noexcept;
+void registry_after_fork_parent() noexcept;
+void registry_after_fork_child() noexcept;
 
 }  // namespace graft::detail

@@ -87,7 +87,8 @@ TEST_F(LifecycleTest, OperatorCommitEndsProbationAtOnce) {
   const auto st = slot.status();
   EXPECT_EQ(st.state, SlotState::serving);
   EXPECT_EQ(st.versions.size(), 1u);
-  EXPECT_EQ(st.previous_version, "");
+  // Unloaded, but still where a rollback goes (it reloads it from the store).
+  EXPECT_EQ(st.previous_version, "1.0.0");
 }
 
 TEST_F(LifecycleTest, OperatorRollbackDuringProbationThenReapply) {

@@ -22,6 +22,8 @@
 #include <graft/abi.h>
 #include <graft/interface.hpp>
 
+#include <cxxabi.h>
+
 #include <cstring>
 #include <exception>
 #include <new>
@@ -102,10 +104,15 @@ inline void set_error(graft_error* error, const char* message) noexcept {
 }
 
 // Runs `body` and turns whatever it throws into a status and a message.
+// Not noexcept, and the one thing it lets through is glibc's forced unwind
+// (pthread_exit, thread cancellation): swallowing it aborts the process, and
+// the host's call gate unpins on its way out.
 template <class Body>
-graft_status guard(graft_error* error, const Host* host, Body&& body) noexcept {
+graft_status guard(graft_error* error, const Host* host, Body&& body) {
   try {
     return body();
+  } catch (abi::__forced_unwind&) {
+    throw;
   } catch (const ComponentError& e) {
     set_error(error, e.what());
     if (host != nullptr) host->error(e.what());
@@ -147,7 +154,7 @@ struct MethodThunk;
 
 template <class C, class R, class... A, R (C::*M)(A...)>
 struct MethodThunk<M> {
-  static graft_status call(void* self, A... args) noexcept {
+  static graft_status call(void* self, A... args) {
     auto* inst = static_cast<Instance<C>*>(self);
     return guard(nullptr, &inst->host, [&]() -> graft_status {
       if constexpr (std::is_void_v<R>) {
@@ -162,7 +169,7 @@ struct MethodThunk<M> {
 
 template <class C, class R, class... A, R (C::*M)(A...) const>
 struct MethodThunk<M> {
-  static graft_status call(void* self, A... args) noexcept {
+  static graft_status call(void* self, A... args) {
     auto* inst = static_cast<const Instance<C>*>(self);
     return guard(nullptr, &inst->host, [&]() -> graft_status {
       if constexpr (std::is_void_v<R>) {
@@ -186,23 +193,24 @@ constexpr std::uint32_t state_schema_of() {
 
 template <class Impl>
 struct Lifecycle {
-  static graft_status create(const graft_host_services* services, void** out,
-                             graft_error* error) noexcept {
+  static graft_status create(const graft_host_services* services, void** out, graft_error* error) {
     return guard(error, nullptr, [&]() -> graft_status {
       *out = new Instance<Impl>(services);
       return GRAFT_OK;
     });
   }
 
-  static void destroy(void* self) noexcept {
+  static void destroy(void* self) {
     try {
       delete static_cast<Instance<Impl>*>(self);
+    } catch (abi::__forced_unwind&) {
+      throw;
     } catch (...) {
       // A destructor that throws has nowhere to report to.
     }
   }
 
-  static graft_status self_test(void* self, graft_error* error) noexcept {
+  static graft_status self_test(void* self, graft_error* error) {
     auto* inst = static_cast<Instance<Impl>*>(self);
     return guard(error, &inst->host, [&]() -> graft_status {
       using R = decltype(inst->impl.self_test());
@@ -217,8 +225,7 @@ struct Lifecycle {
     });
   }
 
-  static graft_status export_state(void* self, const graft_state_sink* sink,
-                                   graft_error* error) noexcept {
+  static graft_status export_state(void* self, const graft_state_sink* sink, graft_error* error) {
     auto* inst = static_cast<Instance<Impl>*>(self);
     return guard(error, &inst->host, [&]() -> graft_status {
       StateWriter writer(sink);
@@ -228,7 +235,7 @@ struct Lifecycle {
   }
 
   static graft_status import_state(void* self, std::uint32_t schema, const void* data,
-                                   std::size_t size, graft_error* error) noexcept {
+                                   std::size_t size, graft_error* error) {
     auto* inst = static_cast<Instance<Impl>*>(self);
     return guard(error, &inst->host, [&]() -> graft_status {
       inst->impl.import_state(schema, std::string_view(static_cast<const char*>(data), size));

@@ -9,6 +9,28 @@
 // (membarrier), and from then on can see every hazard that still holds the
 // old version: when none does, the old version has drained.
 //
+// Memory-ordering pairs (each line in the code names its partner):
+//
+//   caller (this header)                     reloader (call_gate.cpp, heavy_barrier.cpp)
+//   [G1] depth = d + 1, then signal fence    (same thread: a signal handler that
+//        before [G2]                          calls in here uses hazard[d + 1])
+//   [G2] hazard[d] = v                  <->  [R2] heavy barrier, then scan hazards
+//   [G3] re-load current == v           <->  [R1] current = next (seq_cst)
+//   [G4] hazard[d] = null (release),    <->  [R3] scan sees null (acquire), then unmap
+//        after the last use of v
+//   [G5] depth = d, after [G4]               (same thread, mirror of [G1])
+//
+// [G2]/[G3] against [R1]/[R2]: either the caller's re-load sees `next` (it
+// retries and never uses the old version), or the barrier orders its hazard
+// store before the reloader's scan (the scan sees it and waits). Readers pay
+// only a compiler fence; the barrier makes it a real one. Where membarrier is
+// unavailable the readers pay a real fence instead (chosen once, at start).
+//
+// What is ABI: this header is compiled into hosts. The layout of ThreadRecord
+// and VersionCell, kMaxNesting, kMaxSlots and the symbols t_record,
+// admit_slow and CallGate's out-of-line members are part of libgraft's ABI;
+// changing any of them changes the SONAME (libgraft.so.N).
+//
 // ThreadSanitizer does not model membarrier, so a TSan build makes both
 // sides sequentially consistent instead (see GRAFT_GATE_SYMMETRIC).
 #pragma once
@@ -32,11 +54,24 @@
 #define GRAFT_GATE_SYMMETRIC 0
 #endif
 
+// A host that is itself a dlopened plugin may define GRAFT_TLS_DYNAMIC before
+// including graft headers: its calls then reach the thread's record through
+// the general-dynamic TLS model (about 2 ns more per call) instead of
+// initial-exec, which needs static TLS space at dlopen time.
+#if defined(GRAFT_TLS_DYNAMIC)
+#define GRAFT_TLS_MODEL "global-dynamic"
+#else
+#define GRAFT_TLS_MODEL "initial-exec"
+#endif
+
+#define GRAFT_API __attribute__((visibility("default")))
+
 namespace graft::detail {
 
 // Calls may nest (a component calling a slot, or its own) this deep.
 inline constexpr unsigned kMaxNesting = 16;
-// Slots a process can have at once (each thread keeps counters for each).
+// Slots a process can have at once (each thread keeps counters for each);
+// the status board holds as many.
 inline constexpr unsigned kMaxSlots = 128;
 
 // What a caller needs of a loaded version.
@@ -49,39 +84,41 @@ struct VersionCell {
 };
 
 struct alignas(64) ThreadRecord {
+  // Read and written by the owning thread only (and its signal handlers).
+  unsigned depth = 0;
+  // True when membarrier is unavailable: the caller pays a real fence.
+  bool fence = false;
   std::atomic<const VersionCell*> hazard[kMaxNesting] = {};
-  unsigned depth = 0;  // read and written by the owning thread only
   // Written by the owning thread only; summed by the host for status.
   std::atomic<std::uint64_t> calls[kMaxSlots] = {};
   std::atomic<std::uint64_t> errors[kMaxSlots] = {};
-  // Registry linkage; never touched on the call path.
-  std::atomic<bool> in_use{false};
-  ThreadRecord* next = nullptr;
 };
 
 // The calling thread's record, created on its first call (no registration is
-// asked of host threads). initial-exec: libgraft is linked, never dlopened.
-// Until then it points at a shared record whose depth is at the nesting
-// limit, so the fast path's one depth check also catches a first call.
-extern __thread ThreadRecord* t_record __attribute__((tls_model("initial-exec")));
+// asked of host threads). Until then, and after the thread exits, it points
+// at a shared record whose depth is at the nesting limit, so the fast path's
+// one depth check also catches a first call.
+GRAFT_API extern __thread ThreadRecord* t_record __attribute__((tls_model(GRAFT_TLS_MODEL)));
 // The slow way in: registers a thread on its first call; otherwise the call
 // is nested too deep. Null (and *status set) when the call cannot enter.
-ThreadRecord* admit_slow(graft_status* status) noexcept;
+GRAFT_API ThreadRecord* admit_slow(graft_status* status) noexcept;
 
 inline void bump(std::atomic<std::uint64_t>& counter) noexcept {
   // Single writer: a plain load and store, no locked instruction.
   counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
-class CallGate {
+class GRAFT_API CallGate {
  public:
   explicit CallGate(std::uint32_t slot_index) noexcept : index_(slot_index) {}
   CallGate(const CallGate&) = delete;
   CallGate& operator=(const CallGate&) = delete;
 
   // The hot path: pin the current version, run `invoke(cell)`, unpin.
+  // Not noexcept: a forced unwind (pthread_exit, cancellation) inside a
+  // component passes through, unpinning on its way out.
   template <class Invoke>
-  [[gnu::always_inline]] inline graft_status call(Invoke&& invoke) noexcept {
+  [[gnu::always_inline]] inline graft_status call(Invoke&& invoke) {
     ThreadRecord* r = t_record;
     unsigned d = r->depth;
     if (__builtin_expect(d >= kMaxNesting, 0)) {
@@ -90,29 +127,33 @@ class CallGate {
       if (r == nullptr) return s;
       d = r->depth;
     }
+    // Read before the call: the slot may be destroyed while it runs.
+    const std::uint32_t index = index_;
+    // [G1] Depth first: a signal handler calling in from here on takes
+    // hazard[d + 1] and cannot clear ours. Partner: [G5].
+    r->depth = d + 1;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    Unpin unpin{r, d};
     VersionCell* v = current_.load(kLoadOrder);
-    for (;;) {
-      if (__builtin_expect(v == nullptr, 0)) {
+    for (unsigned tries = 0;; ++tries) {
+      if (__builtin_expect(v == nullptr || tries == kFastTries, 0)) {
         graft_status s = GRAFT_OK;
         v = pin_slow(*r, d, &s);
         if (v == nullptr) return s;
         break;
       }
-      set_hazard(r->hazard[d], v);
-      VersionCell* again = current_.load(kLoadOrder);
+      set_hazard(*r, r->hazard[d], v);                 // [G2] partner: [R2]
+      VersionCell* again = current_.load(kLoadOrder);  // [G3] partner: [R1]
       if (__builtin_expect(again == v, 1)) break;
       v = again;
     }
-    r->depth = d + 1;
     const graft_status s = invoke(*static_cast<const VersionCell*>(v));
-    r->depth = d;
-    bump(r->calls[index_]);
+    bump(r->calls[index]);
     if (__builtin_expect(s != GRAFT_OK, 0)) {
-      bump(r->errors[index_]);
-      v->errors.fetch_add(1, std::memory_order_relaxed);
+      bump(r->errors[index]);
+      v->errors.fetch_add(1, std::memory_order_relaxed);  // before [G4]: v may go after it
     }
-    r->hazard[d].store(nullptr, std::memory_order_release);
-    return s;
+    return s;  // ~Unpin: [G4] then [G5]
   }
 
   // --- the reloader's side (serialised by the slot) ---
@@ -127,7 +168,8 @@ class CallGate {
   // Opens a closed gate on `next` and wakes the waiting callers.
   void open(VersionCell* next) noexcept;
   // Waits until no call is inside `cell`, up to `deadline`. Runs the heavy
-  // barrier first, so `cell` must no longer be current.
+  // barrier first, so `cell` must no longer be current. False past the
+  // deadline, or when the barrier cannot run (then nothing may be unmapped).
   bool wait_drained(const VersionCell* cell, std::chrono::steady_clock::time_point deadline);
   // Calls inside `cell` right now (valid after a wait_drained barrier).
   static std::uint64_t in_flight(const VersionCell* cell) noexcept;
@@ -137,27 +179,51 @@ class CallGate {
   void totals(std::uint64_t* calls, std::uint64_t* errors) const noexcept;
   std::uint32_t index() const noexcept { return index_; }
 
+  // fork(): the parent's side holds the gate's lock over the fork; the
+  // child gets a fresh lock and condition (no thread of the parent waits).
+  void before_fork() noexcept;
+  void after_fork_parent() noexcept;
+  void after_fork_child() noexcept;
+
  private:
+  // Clears the hazard, then restores the depth, on return and on a forced unwind.
+  struct Unpin {
+    ThreadRecord* r;
+    unsigned d;
+    ~Unpin() {
+      r->hazard[d].store(nullptr, std::memory_order_release);  // [G4] partner: [R3]
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      r->depth = d;  // [G5] partner: [G1]
+    }
+  };
+  // Re-checks before falling back to the locked pin (rapid publishes).
+  static constexpr unsigned kFastTries = 4;
 #if GRAFT_GATE_SYMMETRIC
   static constexpr std::memory_order kLoadOrder = std::memory_order_seq_cst;
-  static void set_hazard(std::atomic<const VersionCell*>& h, const VersionCell* v) noexcept {
+  static void set_hazard(const ThreadRecord&, std::atomic<const VersionCell*>& h,
+                         const VersionCell* v) noexcept {
     h.store(v, std::memory_order_seq_cst);
   }
 #else
   static constexpr std::memory_order kLoadOrder = std::memory_order_acquire;
-  static void set_hazard(std::atomic<const VersionCell*>& h, const VersionCell* v) noexcept {
+  static void set_hazard(const ThreadRecord& r, std::atomic<const VersionCell*>& h,
+                         const VersionCell* v) noexcept {
     h.store(v, std::memory_order_relaxed);
-    // The reloader's membarrier orders this store before our re-check.
-    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (__builtin_expect(r.fence, 0)) {
+      // No membarrier on this system: pay the fence here instead.
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    } else {
+      // The reloader's membarrier orders this store before our re-check.
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    }
   }
 #endif
   VersionCell* pin_slow(ThreadRecord& r, unsigned depth, graft_status* status) noexcept;
-  VersionCell* pin_slow_retry(ThreadRecord& r, unsigned depth, graft_status* status) noexcept;
 
   std::atomic<VersionCell*> current_{nullptr};
   const std::uint32_t index_;
 
-  // Quiesce state: only the slow path and the reloader touch it.
+  // Quiesce state and the locked pin: only slow paths and the reloader.
   std::mutex mu_;
   std::condition_variable opened_;
   bool closed_ = false;
@@ -165,9 +231,27 @@ class CallGate {
   std::chrono::nanoseconds wait_{0};
 };
 
+// How the reloader's barrier reaches the callers, chosen once at start.
+enum class BarrierMode {
+  membarrier,  // callers pay a compiler fence; the reloader one membarrier
+  fence,       // membarrier unavailable (or GRAFT_BARRIER=fence): callers pay a real fence
+  symmetric,   // ThreadSanitizer build: sequentially consistent on both sides
+};
+GRAFT_API BarrierMode barrier_mode() noexcept;
+// Why the mode is not membarrier ("" when it is).
+GRAFT_API const char* barrier_mode_reason() noexcept;
+GRAFT_API const char* to_string(BarrierMode mode) noexcept;
+
 // Makes every other thread of the process pass a full memory barrier
-// (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), or an mprotect IPI where that
-// is unavailable). Cost ~1 µs, paid by the reloader only.
-void heavy_barrier() noexcept;
+// (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)). Cost ~1 µs, paid by the
+// reloader only. False when it could not run (then no drain may be trusted).
+GRAFT_API bool heavy_barrier() noexcept;
 
 }  // namespace graft::detail
+
+namespace graft {
+// Registers the calling thread with the call gate now rather than on its
+// first call: a thread whose first call may come from a signal handler must
+// call this first (registration allocates; a call does not).
+GRAFT_API bool prepare_this_thread() noexcept;
+}  // namespace graft

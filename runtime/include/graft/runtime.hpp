@@ -50,8 +50,13 @@ struct RuntimeOptions {
   std::shared_ptr<spdlog::logger> logger;
 };
 
+// Slots one process can have at once, over all its runtimes; the status
+// board holds as many.
+inline constexpr unsigned kMaxSlots = detail::kMaxSlots;
+
 class Runtime {
  public:
+  struct Impl;  // internal
   // Throws graft::Error when the state directory cannot be used.
   static std::unique_ptr<Runtime> open(RuntimeOptions options);
   ~Runtime();
@@ -61,7 +66,7 @@ class Runtime {
   // Declares (or returns) the slot for `component`, typed by the interface
   // table the host was compiled against. Throws graft::Error when the
   // component is already declared with another interface, or when the
-  // process has kMaxSlots slots.
+  // process has kMaxSlots slots (too_many_slots, naming the limit).
   template <class Table>
   Slot<Table>& slot(std::string_view component) {
     SlotSpec spec{std::string(component), InterfaceTraits<Table>::id, InterfaceTraits<Table>::major,
@@ -91,7 +96,6 @@ class Runtime {
   explicit Runtime(RuntimeOptions options);
   SlotCore& declare(SlotSpec spec, SlotFactory factory);
 
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

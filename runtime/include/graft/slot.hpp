@@ -98,13 +98,16 @@ class SlotCore {
 };
 
 // The typed view a host calls through. Every interface function takes the
-// instance first and returns graft_status.
+// instance first and returns graft_status. call() is wait-free and
+// async-signal-safe once the thread has made a call (or
+// graft::prepare_this_thread()); it throws nothing of its own, and lets a
+// forced unwind (pthread_exit inside a component) pass, unpinning as it goes.
 template <class Table>
 class Slot final : public SlotCore {
  public:
   template <class... P, class... A>
   [[gnu::always_inline]] inline graft_status call(graft_status (*Table::*fn)(void*, P...),
-                                                  A&&... args) noexcept {
+                                                  A&&... args) {
     return gate_.call([&](const detail::VersionCell& v) -> graft_status {
       return (static_cast<const Table*>(v.table)->*fn)(v.instance, std::forward<A>(args)...);
     });
