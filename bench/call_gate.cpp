@@ -8,8 +8,12 @@
 
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
+
+// liburcu's read side, inlined (its fast path is what a host would use).
+#define _LGPL_SOURCE
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
+#include <urcu/urcu-memb.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -83,6 +87,22 @@ void BM_GraftSlotCall(benchmark::State& state) {
   benchmark::DoNotOptimize(out);
 }
 
+// liburcu (memb flavour, Debian 12's 0.13): the peer the gate is held against.
+void BM_UrcuMembReadSide(benchmark::State& state) {
+  Fixture& f = fixture();
+  const greeter_v1* table = f.table;
+  void* instance = f.instance;
+  urcu_memb_register_thread();
+  int64_t i = 0, out = 0;
+  for (auto _ : state) {
+    urcu_memb_read_lock();
+    benchmark::DoNotOptimize(table->tag(instance, i++, &out));
+    urcu_memb_read_unlock();
+  }
+  urcu_memb_unregister_thread();
+  benchmark::DoNotOptimize(out);
+}
+
 // How Boost.DLL's import keeps a library alive: a shared_ptr copy per call.
 std::shared_ptr<Held> g_shared;
 
@@ -116,8 +136,9 @@ void BM_MutexPerCall(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_PlainIndirectCall)->Threads(1)->Threads(2);
-BENCHMARK(BM_GraftSlotCall)->Threads(1)->Threads(2);
+BENCHMARK(BM_PlainIndirectCall)->Threads(1)->Threads(2)->Threads(4)->Threads(8)->Threads(32);
+BENCHMARK(BM_GraftSlotCall)->Threads(1)->Threads(2)->Threads(4)->Threads(8)->Threads(32);
+BENCHMARK(BM_UrcuMembReadSide)->Threads(1)->Threads(2)->Threads(4)->Threads(8)->Threads(32);
 BENCHMARK(BM_SharedPtrCopyPerCall)->Threads(1)->Threads(2);
 BENCHMARK(BM_MutexPerCall)->Threads(1)->Threads(2);
 

@@ -38,6 +38,15 @@ def machine():
             f"{gcc[0] if gcc else 'g++'}")
 
 
+# Fields every Google Benchmark entry has; the rest are a benchmark's own counters.
+STANDARD_KEYS = {
+    "name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions",
+    "repetition_index", "threads", "iterations", "real_time", "cpu_time", "time_unit",
+    "aggregate_name", "aggregate_unit", "error_occurred", "error_message", "label",
+    "bytes_per_second", "items_per_second",
+}
+
+
 def fmt_time(ns):
     if ns >= 1e6:
         return f"{ns / 1e6:.2f} ms"
@@ -60,8 +69,8 @@ def main(folder):
         print(f"## {name[:-5]}\n")
         print(f"Run on {data['context'].get('date', '')}; median of 5 repetitions; CPU time is per "
               "operation per thread.\n")
-        print("| benchmark | threads | CPU time | real time |")
-        print("| --- | ---: | ---: | ---: |")
+        print("| benchmark | threads | CPU time | real time | counters |")
+        print("| --- | ---: | ---: | ---: | --- |")
         for b in data["benchmarks"]:
             if b.get("aggregate_name") != "median":
                 continue
@@ -69,8 +78,9 @@ def main(folder):
             label = base.split("/threads:")[0].replace("BM_", "")
             threads = b.get("threads", 1)
             unit = b.get("time_unit", "ns")
+            counters = ", ".join(f"{k} {b[k]:.4g}" for k in sorted(b) if k not in STANDARD_KEYS)
             print(f"| {label} | {threads} | {fmt_time(to_ns(b['cpu_time'], unit))} | "
-                  f"{fmt_time(to_ns(b['real_time'], unit))} |")
+                  f"{fmt_time(to_ns(b['real_time'], unit))} | {counters} |")
         print()
 
 
