@@ -33,7 +33,11 @@ VersionCell* CallGate::pin_slow(ThreadRecord& r, unsigned depth, graft_status* s
       }
     }
     const auto until = std::chrono::steady_clock::now() + wait_;
-    if (!opened_.wait_until(lock, until, [this] { return !closed_; })) {
+    ++waiting_;
+    ++waited_;
+    const bool opened = opened_.wait_until(lock, until, [this] { return !closed_; });
+    --waiting_;
+    if (!opened) {
       *status = GRAFT_E_UNAVAILABLE;
       return nullptr;
     }
@@ -120,6 +124,16 @@ void CallGate::totals(std::uint64_t* calls, std::uint64_t* errors) const noexcep
   thread_totals(index_, calls, errors);
 }
 
+std::size_t CallGate::waiting() const noexcept {
+  std::lock_guard lock(mu_);
+  return waiting_;
+}
+
+std::uint64_t CallGate::waited() const noexcept {
+  std::lock_guard lock(mu_);
+  return waited_;
+}
+
 void CallGate::before_fork() noexcept {
   mu_.lock();
 }
@@ -133,6 +147,7 @@ void CallGate::after_fork_child() noexcept {
   // lock we took before the fork is ours to drop. A fresh condition avoids
   // glibc's destroy waiting for waiters that are gone.
   new (&opened_) std::condition_variable();
+  waiting_ = 0;
   mu_.unlock();
 }
 

@@ -142,14 +142,27 @@ TEST(QuiesceTest, CounterLosesNoIncrementAcrossTheSwap) {
   auto rt = Runtime::open(test_options(dir.path(), log.logger));
   auto& slot = rt->slot<counter_v1>("counter");
   ASSERT_TRUE(slot.load(component_file("counter-1.0.0.so")).ok());
-  constexpr int kPerThread = 20000;
+  // Callers keep adding until the swap is over and then some, so that their
+  // calls overlap the closed gate (CallsThatMeetTheClosedGate... proves the
+  // waiting itself deterministically).
+  constexpr int kAfter = 2000;
   std::atomic<int> failed{0};
   std::atomic<int> started{0};
+  std::atomic<bool> swapped{false};
+  std::atomic<std::int64_t> added{0};
   auto work = [&] {
     started.fetch_add(1);
-    for (int i = 0; i < kPerThread; ++i) {
-      if (slot.call(&counter_v1::add, int64_t{1}, nullptr) != GRAFT_OK) failed.fetch_add(1);
+    std::int64_t mine = 0;
+    int after = 0;
+    while (after < kAfter) {
+      if (slot.call(&counter_v1::add, int64_t{1}, nullptr) != GRAFT_OK) {
+        failed.fetch_add(1);
+      } else {
+        ++mine;
+      }
+      if (swapped.load(std::memory_order_relaxed)) ++after;
     }
+    added += mine;
   };
   std::thread a(work), b(work);
   while (started.load() < 2)
@@ -157,13 +170,14 @@ TEST(QuiesceTest, CounterLosesNoIncrementAcrossTheSwap) {
   SwapOptions quiesce;
   quiesce.mode = SwapMode::quiesce;
   const Status s = slot.swap(component_file("counter-2.0.0.so"), quiesce);
+  swapped = true;
   a.join();
   b.join();
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_EQ(failed.load(), 0);
   int64_t total = 0;
   ASSERT_EQ(slot.call(&counter_v1::get, &total), GRAFT_OK);
-  EXPECT_EQ(total, 2 * kPerThread);
+  EXPECT_EQ(total, added.load());
   int32_t gen = 0;
   ASSERT_EQ(slot.call(&counter_v1::generation, &gen), GRAFT_OK);
   EXPECT_EQ(gen, 2);
@@ -174,24 +188,68 @@ TEST(QuiesceTest, DrainTimeoutReopensTheGateOnTheOldVersion) {
   LogCapture log;
   RuntimeOptions o = test_options(dir.path(), log.logger);
   o.drain_deadline = std::chrono::milliseconds(50);
-  o.quiesce_wait = std::chrono::milliseconds(20);
+  o.quiesce_wait = std::chrono::seconds(5);
   auto rt = Runtime::open(o);
   auto& slot = rt->slot<blocker_v1>("blocker");
-  const fs::path files = fs::path(GRAFT_FIXTURE_DIR).parent_path() / "component-files";
-  ASSERT_TRUE(slot.load(files / "blocker-1.0.0.so").ok());
+  ASSERT_TRUE(slot.load(fixture_file("stateful_blocker", "blocker-1.0.0.so")).ok());
   int32_t entered = 0, release = 0, gen = 0;
   std::thread holder([&] { (void)slot.call(&blocker_v1::hold, &entered, &release, &gen); });
   while (__atomic_load_n(&entered, __ATOMIC_SEQ_CST) == 0)
     std::this_thread::yield();
   SwapOptions quiesce;
   quiesce.mode = SwapMode::quiesce;
-  // The blocker cannot export state, so the swap is refused before the gate closes.
-  EXPECT_EQ(slot.swap(files / "blocker-2.0.0.so", quiesce).code(), ErrorCode::state_unsupported);
-  __atomic_store_n(&release, 1, __ATOMIC_SEQ_CST);
-  holder.join();
+  // The held call keeps the closed gate's drain waiting past its deadline.
+  const Status s = slot.swap(fixture_file("stateful_blocker", "blocker-2.0.0.so"), quiesce);
+  EXPECT_EQ(s.code(), ErrorCode::drain_timeout) << s.message();
+  EXPECT_NE(s.message().find("gate reopened"), std::string::npos) << s.message();
+  // Reopened on the old version: a new call enters it at once.
   int32_t g = 0;
   ASSERT_EQ(slot.call(&blocker_v1::generation, &g), GRAFT_OK);
   EXPECT_EQ(g, 1);
+  EXPECT_EQ(slot.status().version, "1.0.0");
+  __atomic_store_n(&release, 1, __ATOMIC_SEQ_CST);
+  holder.join();
+  EXPECT_EQ(gen, 1);
+}
+
+TEST(QuiesceTest, CallsThatMeetTheClosedGateWaitAndEnterTheNewVersion) {
+  TempDir dir;
+  LogCapture log;
+  RuntimeOptions o = test_options(dir.path(), log.logger);
+  o.drain_deadline = std::chrono::seconds(10);
+  o.quiesce_wait = std::chrono::seconds(10);
+  auto rt = Runtime::open(o);
+  auto& slot = rt->slot<blocker_v1>("blocker");
+  ASSERT_TRUE(slot.load(fixture_file("stateful_blocker", "blocker-1.0.0.so")).ok());
+  int32_t entered = 0, release = 0, gen = 0;
+  std::thread holder([&] { (void)slot.call(&blocker_v1::hold, &entered, &release, &gen); });
+  while (__atomic_load_n(&entered, __ATOMIC_SEQ_CST) == 0)
+    std::this_thread::yield();
+  SwapOptions quiesce;
+  quiesce.mode = SwapMode::quiesce;
+  Status swapped;
+  std::thread swapper(
+      [&] { swapped = slot.swap(fixture_file("stateful_blocker", "blocker-2.0.0.so"), quiesce); });
+  // Once the gate is closed (the held call is draining) a new call waits
+  // there; until then the late caller's calls still enter 1.0.0.
+  std::atomic<int32_t> late_gen{0};
+  std::thread late([&] {
+    for (;;) {
+      int32_t g = 0;
+      if (slot.call(&blocker_v1::generation, &g) != GRAFT_OK) return;
+      if (g == 2) break;
+    }
+    late_gen = 2;
+  });
+  EXPECT_TRUE(eventually([&] { return slot.callers_waiting() == 1; }, std::chrono::seconds(10)));
+  EXPECT_EQ(late_gen.load(), 0);  // still waiting
+  __atomic_store_n(&release, 1, __ATOMIC_SEQ_CST);
+  holder.join();
+  swapper.join();
+  late.join();
+  ASSERT_TRUE(swapped.ok()) << swapped.message();
+  EXPECT_EQ(gen, 1);       // the held call finished in the old version
+  EXPECT_EQ(late_gen, 2);  // the waiting one entered the new version
 }
 
 // Gate-level tests with hand-made versions: nesting and the closed gate.
@@ -280,7 +338,8 @@ TEST(CallGateTest, ClosedGateHoldsNewCallsButLetsNestedCallsReachTheClosingVersi
       return GRAFT_OK;
     });
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  while (gate.waiting() == 0)
+    std::this_thread::yield();
   gate.open(&b);
   waiter.join();
   EXPECT_EQ(waiter_saw.load(), &b);

@@ -178,6 +178,9 @@ class GRAFT_API CallGate {
   // Calls and errors through this gate, summed over all threads.
   void totals(std::uint64_t* calls, std::uint64_t* errors) const noexcept;
   std::uint32_t index() const noexcept { return index_; }
+  // Callers waiting at the closed gate right now, and all that ever did.
+  std::size_t waiting() const noexcept;
+  std::uint64_t waited() const noexcept;
 
   // fork(): the parent's side holds the gate's lock over the fork; the
   // child gets a fresh lock and condition (no thread of the parent waits).
@@ -224,9 +227,11 @@ class GRAFT_API CallGate {
   const std::uint32_t index_;
 
   // Quiesce state and the locked pin: only slow paths and the reloader.
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable opened_;
   bool closed_ = false;
+  std::size_t waiting_ = 0;
+  std::uint64_t waited_ = 0;
   VersionCell* closing_ = nullptr;
   std::chrono::nanoseconds wait_{0};
 };

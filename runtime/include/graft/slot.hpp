@@ -85,6 +85,8 @@ class SlotCore {
   Status commit(std::string_view by = "operator");
 
   SlotStatus status() const;
+  // Callers waiting at the gate right now (closed for a quiesce swap).
+  std::size_t callers_waiting() const noexcept { return gate_.waiting(); }
   // The version new calls go to, if any.
   std::optional<Version> serving_version() const;
 
