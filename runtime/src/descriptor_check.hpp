@@ -9,6 +9,9 @@
 
 #include <string>
 
+// Exported for graft's own trust and control libraries and tests, not a public API.
+#pragma GCC visibility push(default)
+
 namespace graft::detail {
 
 // What a valid descriptor tells the host.
@@ -31,3 +34,5 @@ Status check_descriptor(const graft_component_descriptor* d, const SlotSpec& spe
 inline constexpr std::size_t kMaxDescriptorString = 256;
 
 }  // namespace graft::detail
+
+#pragma GCC visibility pop

@@ -8,6 +8,9 @@
 #include <filesystem>
 #include <string>
 
+// Exported for graft's own trust and control libraries and tests, not a public API.
+#pragma GCC visibility push(default)
+
 namespace graft::detail {
 
 struct FileOps {
@@ -71,3 +74,5 @@ class TempFileGuard {
 };
 
 }  // namespace graft::detail
+
+#pragma GCC visibility pop

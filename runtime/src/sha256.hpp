@@ -6,6 +6,9 @@
 #include <cstddef>
 #include <string>
 
+// Exported for graft's own trust and control libraries and tests, not a public API.
+#pragma GCC visibility push(default)
+
 namespace graft::detail {
 
 class Sha256 {
@@ -22,3 +25,5 @@ class Sha256 {
 void ensure_sodium();
 
 }  // namespace graft::detail
+
+#pragma GCC visibility pop

@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+// Exported for graft's own trust and control libraries and tests, not a public API.
+#pragma GCC visibility push(default)
+
 namespace graft::detail {
 
 // Gives the calling thread a record (its first call). Null when out of memory.
@@ -47,3 +50,5 @@ void registry_after_fork_parent() noexcept;
 void registry_after_fork_child() noexcept;
 
 }  // namespace graft::detail
+
+#pragma GCC visibility pop

@@ -14,7 +14,7 @@ dev_files=$(dpkg-deb -c "$dev")
 dev_info=$(dpkg-deb -I "$dev")
 has() { grep -q -- "$2" <<<"$1" || { echo "missing: $2" >&2; exit 1; }; }
 has "$runtime_files" 'usr/bin/graftctl'
-has "$runtime_files" 'libgraft.so.0'
+has "$runtime_files" 'libgraft.so.1'
 has "$runtime_info" 'Depends:.*libsodium'
 has "$dev_files" 'usr/include/graft/abi.h'
 has "$dev_files" 'cmake/graft/graftConfig.cmake'

@@ -10,6 +10,9 @@
 #include <filesystem>
 #include <string>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 namespace graft {
 
 struct Artifact {
@@ -43,3 +46,5 @@ std::string sha256_file(const std::filesystem::path& file, std::uint64_t* size =
 std::string sha256_hex(const void* data, std::size_t size);
 
 }  // namespace graft
+
+#pragma GCC visibility pop

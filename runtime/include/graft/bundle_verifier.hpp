@@ -13,6 +13,9 @@
 #include <string>
 #include <vector>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 namespace graft {
 
 struct BundleCheck {
@@ -52,3 +55,5 @@ class BundleVerifier {
 };
 
 }  // namespace graft
+
+#pragma GCC visibility pop

@@ -43,6 +43,9 @@
 #include <cstdint>
 #include <mutex>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 #if defined(__SANITIZE_THREAD__)
 #define GRAFT_GATE_SYMMETRIC 1
 #elif defined(__has_feature)
@@ -260,3 +263,5 @@ namespace graft {
 // call this first (registration allocates; a call does not).
 GRAFT_API bool prepare_this_thread() noexcept;
 }  // namespace graft
+
+#pragma GCC visibility pop

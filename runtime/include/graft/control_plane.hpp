@@ -21,6 +21,9 @@
 #include <string>
 #include <vector>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 namespace graft {
 
 class Runtime;
@@ -92,3 +95,5 @@ class ControlPlane {
 };
 
 }  // namespace graft
+
+#pragma GCC visibility pop

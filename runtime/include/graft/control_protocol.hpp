@@ -16,6 +16,9 @@
 #include <string>
 #include <string_view>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 namespace graft::control {
 
 inline constexpr std::uint32_t kProtocolVersion = 1;
@@ -114,3 +117,5 @@ std::string encode_error_reply(std::uint64_t id, std::string_view kind, std::str
 std::optional<Reply> decode_reply(std::string_view payload) noexcept;
 
 }  // namespace graft::control
+
+#pragma GCC visibility pop

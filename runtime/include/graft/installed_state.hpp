@@ -13,6 +13,9 @@
 #include <optional>
 #include <string>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 namespace graft {
 
 struct ComponentRecord {
@@ -36,3 +39,5 @@ class InstalledState {
 };
 
 }  // namespace graft
+
+#pragma GCC visibility pop

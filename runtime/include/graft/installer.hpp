@@ -22,6 +22,9 @@
 #include <string_view>
 #include <vector>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 namespace graft {
 
 struct InstallerOptions {
@@ -69,3 +72,5 @@ class Installer {
 };
 
 }  // namespace graft
+
+#pragma GCC visibility pop

@@ -11,6 +11,9 @@
 #include <mutex>
 #include <string>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 namespace graft {
 
 struct JournalEntry {
@@ -42,3 +45,5 @@ class Journal {
 };
 
 }  // namespace graft
+
+#pragma GCC visibility pop

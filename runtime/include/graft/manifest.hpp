@@ -10,6 +10,9 @@
 #include <string>
 #include <string_view>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 namespace graft {
 
 inline constexpr const char* kManifestFormat = "graft-bundle/1";
@@ -39,3 +42,5 @@ std::string format_utc(std::time_t t);
 bool parse_utc(std::string_view text, std::time_t* out);
 
 }  // namespace graft
+
+#pragma GCC visibility pop

@@ -19,6 +19,9 @@
 #include <string_view>
 #include <vector>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 namespace spdlog {
 class logger;
 }
@@ -56,7 +59,7 @@ inline constexpr unsigned kMaxSlots = detail::kMaxSlots;
 
 class Runtime {
  public:
-  struct Impl;  // internal
+  struct __attribute__((visibility("hidden"))) Impl;  // internal
   // Throws graft::Error when the state directory cannot be used.
   static std::unique_ptr<Runtime> open(RuntimeOptions options);
   ~Runtime();
@@ -100,3 +103,5 @@ class Runtime {
 };
 
 }  // namespace graft
+
+#pragma GCC visibility pop

@@ -12,6 +12,9 @@
 #include <string>
 #include <string_view>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 namespace graft {
 
 struct PublicKey {
@@ -38,3 +41,5 @@ bool verify_detached(const PublicKey& key, std::string_view message,
                      std::string_view signature_hex);
 
 }  // namespace graft
+
+#pragma GCC visibility pop

@@ -20,6 +20,9 @@
 #include <string_view>
 #include <utility>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 namespace graft {
 
 struct Artifact;
@@ -54,9 +57,10 @@ struct SlotSpec {
   std::uint32_t table_size = 0;  // the host's sizeof(Table): the least a component must provide
 };
 
+// Internal: declared hidden here, where they are first named.
 namespace detail {
-class SlotImpl;
-struct RuntimeShared;
+class __attribute__((visibility("hidden"))) SlotImpl;
+struct __attribute__((visibility("hidden"))) RuntimeShared;
 }  // namespace detail
 
 class SlotCore {
@@ -121,3 +125,5 @@ class Slot final : public SlotCore {
 };
 
 }  // namespace graft
+
+#pragma GCC visibility pop

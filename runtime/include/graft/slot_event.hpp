@@ -7,6 +7,9 @@
 #include <string>
 #include <string_view>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 namespace graft {
 
 enum class SlotEventKind {
@@ -35,3 +38,5 @@ struct SlotEvent {
 };
 
 }  // namespace graft
+
+#pragma GCC visibility pop

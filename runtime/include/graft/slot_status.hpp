@@ -7,6 +7,9 @@
 #include <string_view>
 #include <vector>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 namespace graft {
 
 enum class SlotState {
@@ -51,3 +54,5 @@ struct SlotStatus {
 };
 
 }  // namespace graft
+
+#pragma GCC visibility pop

@@ -6,6 +6,9 @@
 #include <string>
 #include <string_view>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 namespace graft {
 
 enum class ErrorCode {
@@ -90,3 +93,5 @@ class Error : public std::runtime_error {
 };
 
 }  // namespace graft
+
+#pragma GCC visibility pop

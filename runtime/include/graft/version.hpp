@@ -8,6 +8,9 @@
 #include <string>
 #include <string_view>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 namespace graft {
 
 class Version {
@@ -49,3 +52,5 @@ class Version {
 };
 
 }  // namespace graft
+
+#pragma GCC visibility pop

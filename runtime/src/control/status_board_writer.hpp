@@ -7,6 +7,9 @@
 #include <memory>
 #include <string>
 
+// Exported for graft's tests, not a public API.
+#pragma GCC visibility push(default)
+
 namespace graft::control {
 
 class StatusBoardWriter {
@@ -32,3 +35,5 @@ class StatusBoardWriter {
 };
 
 }  // namespace graft::control
+
+#pragma GCC visibility pop

@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 namespace graft {
 
 struct BoardComponent {
@@ -58,3 +61,5 @@ std::optional<BoardSnapshot> read_status_board(const std::string& shm_name,
 std::string to_json(const BoardSnapshot& snapshot);
 
 }  // namespace graft
+
+#pragma GCC visibility pop

@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 namespace graft {
 
 // GRAFT_RUN_DIR if set, else $XDG_RUNTIME_DIR/graft, else /tmp/graft-<uid>.
@@ -56,3 +59,5 @@ class HostDirectory {
 };
 
 }  // namespace graft
+
+#pragma GCC visibility pop

@@ -9,6 +9,9 @@
 #include <optional>
 #include <string>
 
+// Built with -fvisibility=hidden: what is declared here is libgraft's API.
+#pragma GCC visibility push(default)
+
 namespace graft::control {
 
 enum class CallFailure {
@@ -33,3 +36,5 @@ CallResult call_host(const std::filesystem::path& socket, const Request& request
                      std::chrono::milliseconds deadline);
 
 }  // namespace graft::control
+
+#pragma GCC visibility pop
