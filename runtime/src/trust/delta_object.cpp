@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <new>
 
 namespace graft::detail {
 namespace fs = std::filesystem;
@@ -150,8 +151,9 @@ Status read_bounded_file(const fs::path& file, std::uint64_t max_size, std::stri
                   "'" + file.string() + "' is " + std::to_string(st.st_size) +
                       " bytes, more than the " + std::to_string(max_size) + " expected");
   }
-  // Read one byte beyond the cap: a file that grew after fstat is caught.
-  std::string data(static_cast<std::size_t>(max_size) + 1, '\0');
+  // Read one byte beyond what fstat said: a file that grew since is caught.
+  // The buffer follows the file, not the cap, so a large cap costs nothing.
+  std::string data(static_cast<std::size_t>(st.st_size) + 1, '\0');
   std::size_t got = 0;
   while (got < data.size()) {
     const ssize_t n = io().read(fd.get(), data.data() + got, data.size() - got);
@@ -163,17 +165,18 @@ Status read_bounded_file(const fs::path& file, std::uint64_t max_size, std::stri
     if (n == 0) break;
     got += static_cast<std::size_t>(n);
   }
-  if (got > max_size) {
-    return Status(ErrorCode::size_mismatch, "'" + file.string() + "' grew past the " +
-                                                std::to_string(max_size) + " bytes expected");
+  if (got > static_cast<std::uint64_t>(st.st_size)) {
+    return Status(ErrorCode::io_error, "'" + file.string() + "' grew while it was read");
   }
   data.resize(got);
   *out = std::move(data);
   return Status();
 }
 
-Status rebuild_object(const ArtifactStore& store, const fs::path& bundle_dir, const Manifest& m,
-                      const std::string& who, std::string* object) {
+namespace {
+
+Status rebuild_object_unguarded(const ArtifactStore& store, const fs::path& bundle_dir,
+                                const Manifest& m, const std::string& who, std::string* object) {
   if (!m.delta) {
     return Status(ErrorCode::file_missing, who + ": shared object '" +
                                                (bundle_dir / m.file).string() +
@@ -230,6 +233,21 @@ Status rebuild_object(const ArtifactStore& store, const fs::path& bundle_dir, co
   }
   *object = std::move(rebuilt);
   return Status();
+}
+
+}  // namespace
+
+Status rebuild_object(const ArtifactStore& store, const fs::path& bundle_dir, const Manifest& m,
+                      const std::string& who, std::string* object) {
+  // Buffers are sized by signed sizes (at most kMaxDeltaSpan in all): a
+  // host short of memory refuses the bundle instead of failing the install
+  // with an exception.
+  try {
+    return rebuild_object_unguarded(store, bundle_dir, m, who, object);
+  } catch (const std::bad_alloc&) {
+    return Status(ErrorCode::io_error, who + ": not enough memory to rebuild " +
+                                           std::to_string(m.size) + " bytes from the delta");
+  }
 }
 
 }  // namespace graft::detail
