@@ -11,10 +11,12 @@
 #include <gtest/gtest.h>
 #include <zstd.h>
 
+#include <elf.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <random>
 #include <set>
 
@@ -402,6 +404,71 @@ TEST(DeltaManifestTest, RoundTripsAndRefusesUnknownOrBadFields) {
   // Without a delta, the manifest's bytes are what they were before.
   m.delta.reset();
   EXPECT_EQ(m.to_json().find("delta"), std::string::npos);
+}
+
+// Release components ship stripped, their debug info kept by build id.
+
+struct ElfFacts {
+  bool has_debug_info = false;
+  std::string build_id;  // hex, empty when the object has none
+};
+
+// Reads the section headers of a 64-bit ELF file held in `bytes`; fails the
+// test (and returns what it found so far) on anything out of bounds.
+ElfFacts elf_facts(const std::string& bytes) {
+  ElfFacts facts;
+  Elf64_Ehdr eh{};
+  if (bytes.size() < sizeof eh) {
+    ADD_FAILURE() << "too short for an ELF header";
+    return facts;
+  }
+  std::memcpy(&eh, bytes.data(), sizeof eh);
+  auto section = [&](std::size_t i) {
+    Elf64_Shdr sh{};
+    const std::size_t at = eh.e_shoff + i * sizeof sh;
+    if (at + sizeof sh <= bytes.size()) std::memcpy(&sh, bytes.data() + at, sizeof sh);
+    return sh;
+  };
+  const Elf64_Shdr names = section(eh.e_shstrndx);
+  for (std::size_t i = 0; i < eh.e_shnum; ++i) {
+    const Elf64_Shdr sh = section(i);
+    if (names.sh_offset + sh.sh_name >= bytes.size()) continue;
+    const std::string name = bytes.c_str() + names.sh_offset + sh.sh_name;
+    if (name == ".debug_info") facts.has_debug_info = sh.sh_type != SHT_NOBITS;
+    if (name != ".note.gnu.build-id" || sh.sh_offset + sh.sh_size > bytes.size()) continue;
+    Elf64_Nhdr nh{};
+    std::memcpy(&nh, bytes.data() + sh.sh_offset, sizeof nh);
+    const std::size_t desc = sh.sh_offset + sizeof nh + ((nh.n_namesz + 3) & ~3u);
+    if (nh.n_type != NT_GNU_BUILD_ID || desc + nh.n_descsz > bytes.size()) continue;
+    static const char* hex = "0123456789abcdef";
+    for (std::size_t k = 0; k < nh.n_descsz; ++k) {
+      const auto b = static_cast<unsigned char>(bytes[desc + k]);
+      facts.build_id += hex[b >> 4];
+      facts.build_id += hex[b & 15];
+    }
+  }
+  return facts;
+}
+
+TEST(StrippedComponentTest, ComponentsShipWithoutDebugInfoAndItIsKeptByBuildId) {
+#ifndef GRAFT_COMPONENTS_STRIPPED
+  GTEST_SKIP() << "this build keeps debug info in its components (Debug build type, or "
+                  "GRAFT_STRIP_COMPONENTS=OFF)";
+#else
+  for (const char* name : {"greeter-1.0.0.so", "counter-2.0.0.so", "origin_guard-26.3.1-a.so"}) {
+    SCOPED_TRACE(name);
+    const ElfFacts object = elf_facts(read_file(component_file(name)));
+    EXPECT_FALSE(object.has_debug_info);
+    ASSERT_GT(object.build_id.size(), 2u);
+    const fs::path debug_file = fs::path(GRAFT_COMPONENT_DEBUG_DIR) / ".build-id" /
+                                object.build_id.substr(0, 2) /
+                                (object.build_id.substr(2) + ".debug");
+    ASSERT_TRUE(fs::exists(debug_file)) << debug_file;
+    const ElfFacts debug = elf_facts(read_file(debug_file));
+    EXPECT_TRUE(debug.has_debug_info);
+    EXPECT_EQ(debug.build_id, object.build_id);
+  }
+#endif
 }
 
 }  // namespace
