@@ -2,6 +2,7 @@
 """Turns Google Benchmark JSON files into BENCHMARKS.md (median of the
 repetitions), with the machine the run was made on."""
 import json
+import re
 import os
 import platform
 import subprocess
@@ -59,6 +60,52 @@ def to_ns(value, unit):
     return value * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[unit]
 
 
+def fmt_bytes(n):
+    return f"{int(n):,}"
+
+
+def delta_section(data):
+    """bench_delta: one size table (counters, bytes) and the rebuild times."""
+    rows = {}
+    times = {}
+    for b in data["benchmarks"]:
+        if b.get("aggregate_name") != "median":
+            continue
+        _, differ, rest = b["run_name"].split("/", 2)
+        rest = re.sub(r"/iterations:\d+$", "", rest)
+        pair, variant = rest.rsplit(" [", 1)
+        key = (pair, variant.rstrip("]"))
+        rows[key] = b
+        # In process: CPU time (the machine is shared); subprocesses: real
+        # time, since their work is not this process's CPU time.
+        which = "cpu_time" if differ in ("zstd", "apply", "sha256") else "real_time"
+        times[key + (differ,)] = fmt_time(to_ns(b[which], b.get("time_unit", "ns")))
+    print(f"Run on {data['context'].get('date', '')}; median of 5 repetitions. Sizes in bytes: "
+          "the new object, the object compressed alone (`zstd -19`), and the delta each differ "
+          "makes against the exact base. `stripped` is `objcopy --strip-unneeded`, what "
+          "`graft_add_component` ships; `unstripped` keeps the `-g1` debug info.\n")
+    print("| pair | objects | full | full.zst | bsdiff | xdelta3 | zstd (libzstd) |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for (pair, variant), b in rows.items():
+        sizes = [b.get(k, 0) for k in ("full", "full_zst", "bsdiff", "xdelta3", "zstd")]
+        best = min(sizes[2:])
+        cells = [fmt_bytes(v) if i < 2 or v != best else f"**{fmt_bytes(v)}**"
+                 for i, v in enumerate(sizes)]
+        print(f"| {pair} | {variant} | " + " | ".join(cells) + " |")
+    print()
+    print("Rebuild time: zstd is `graft::detail::apply_delta` in process plus the SHA-256 "
+          "check the host makes (libsodium), and each half alone, as CPU time; bspatch and "
+          "`xdelta3 -d` run as a subprocess each on temporary files (Debian ships them as "
+          "commands only), as real time.\n")
+    print("| pair | objects | zstd + sha256 | zstd alone | sha256 alone | bspatch | xdelta3 -d |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for (pair, variant) in rows:
+        cells = [times.get((pair, variant, d), "-")
+                 for d in ("zstd", "apply", "sha256", "bsdiff", "xdelta3")]
+        print(f"| {pair} | {variant} | " + " | ".join(cells) + " |")
+    print()
+
+
 def main(folder):
     print("# Benchmarks\n")
     print("Written by `bench/run.sh` from a real run; do not edit by hand.\n")
@@ -67,6 +114,9 @@ def main(folder):
         with open(os.path.join(folder, name)) as f:
             data = json.load(f)
         print(f"## {name[:-5]}\n")
+        if name == "bench_delta.json":
+            delta_section(data)
+            continue
         print(f"Run on {data['context'].get('date', '')}; median of 5 repetitions; CPU time is per "
               "operation per thread.\n")
         print("| benchmark | threads | CPU time | real time | counters |")

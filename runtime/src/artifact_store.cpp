@@ -20,6 +20,44 @@ std::string errno_text(int err) {
   return std::strerror(err);
 }
 
+// Moves a written temporary file into place as <hex>.so (keeping an intact
+// copy already there) and verifies the stored copy.
+Status commit_incoming(const fs::path& dir, int fd, const std::string& tmpl,
+                       detail::TempFileGuard& tmp_guard, const std::string& hex, std::uint64_t size,
+                       const fs::path& file, Artifact* out) {
+  const fs::path final_path = dir / (hex + ".so");
+
+  std::uint64_t existing_size = 0;
+  if (fs::exists(final_path) && sha256_file(final_path, &existing_size) == hex) {
+    // Same content already stored (and intact): keep that copy, it may be
+    // mapped; the new temporary copy is dropped unsynced (by tmp_guard).
+  } else {
+    if (detail::io().fsync(fd) != 0) {
+      return Status(ErrorCode::io_error,
+                    "fsync in store '" + dir.string() + "': " + errno_text(errno));
+    }
+    if (detail::io().rename(tmpl.c_str(), final_path.c_str()) != 0) {
+      return Status(ErrorCode::io_error,
+                    "rename into store '" + final_path.string() + "': " + errno_text(errno));
+    }
+    tmp_guard.release();
+    detail::fsync_dir(dir);
+  }
+
+  // Verify the copy that will be loaded, not the bytes we think we wrote.
+  std::uint64_t copy_size = 0;
+  const std::string copy_hex = sha256_file(final_path, &copy_size);
+  if (copy_hex != hex || copy_size != size) {
+    return Status(ErrorCode::hash_mismatch, "store copy '" + final_path.string() + "' of '" +
+                                                file.string() + "' does not match what was read");
+  }
+  out->path = final_path;
+  out->sha256 = hex;
+  out->size = size;
+  out->source = file;
+  return Status();
+}
+
 }  // namespace
 
 ArtifactStore::ArtifactStore(fs::path dir) : dir_(std::move(dir)) {
@@ -72,38 +110,24 @@ Status ArtifactStore::put(const fs::path& file, Artifact* out) const {
                     "writing into store '" + dir_.string() + "': " + errno_text(errno));
     }
   }
-  const std::string hex = hash.hex();
-  const fs::path final_path = dir_ / (hex + ".so");
+  return commit_incoming(dir_, dst.get(), tmpl, tmp_guard, hash.hex(), size, file, out);
+}
 
-  std::uint64_t existing_size = 0;
-  if (fs::exists(final_path) && sha256_file(final_path, &existing_size) == hex) {
-    // Same content already stored (and intact): keep that copy, it may be
-    // mapped; the new temporary copy is dropped unsynced.
-  } else {
-    if (detail::io().fsync(dst.get()) != 0) {
-      return Status(ErrorCode::io_error,
-                    "fsync in store '" + dir_.string() + "': " + errno_text(errno));
-    }
-    if (detail::io().rename(tmpl.c_str(), final_path.c_str()) != 0) {
-      return Status(ErrorCode::io_error,
-                    "rename into store '" + final_path.string() + "': " + errno_text(errno));
-    }
-    tmp_guard.release();
-    detail::fsync_dir(dir_);
+Status ArtifactStore::put_bytes(std::string_view data, const fs::path& source,
+                                Artifact* out) const {
+  std::string tmpl = (dir_ / ".incoming.XXXXXX").string();
+  detail::UniqueFd dst(::mkstemp(tmpl.data()));
+  if (!dst) {
+    return Status(ErrorCode::io_error,
+                  "cannot create a file in store '" + dir_.string() + "': " + errno_text(errno));
   }
-
-  // Verify the copy that will be loaded, not the bytes we think we wrote.
-  std::uint64_t copy_size = 0;
-  const std::string copy_hex = sha256_file(final_path, &copy_size);
-  if (copy_hex != hex || copy_size != size) {
-    return Status(ErrorCode::hash_mismatch, "store copy '" + final_path.string() + "' of '" +
-                                                file.string() + "' does not match what was read");
+  detail::TempFileGuard tmp_guard(tmpl);
+  if (!detail::write_all(dst.get(), data.data(), data.size())) {
+    return Status(ErrorCode::io_error,
+                  "writing into store '" + dir_.string() + "': " + errno_text(errno));
   }
-  out->path = final_path;
-  out->sha256 = hex;
-  out->size = size;
-  out->source = file;
-  return Status();
+  const std::string hex = sha256_hex(data.data(), data.size());
+  return commit_incoming(dir_, dst.get(), tmpl, tmp_guard, hex, data.size(), source, out);
 }
 
 Status ArtifactStore::get(const std::string& sha256, Artifact* out) const {

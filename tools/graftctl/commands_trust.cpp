@@ -77,6 +77,8 @@ void add_bundle(CLI::App& app, Context& ctx) {
   struct Args {
     std::string secret_key, shared_object, version, applies_to, out;
     std::string expires = "30d";
+    std::string delta_from;
+    bool delta_only = false;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("bundle", "Make a signed patch bundle from a built component");
@@ -105,11 +107,18 @@ void add_bundle(CLI::App& app, Context& ctx) {
           "DURATION"));
   cmd->add_option("--out", args->out, "the bundle folder to write (must not exist, or be empty)")
       ->required();
+  cmd->add_option("--delta-from", args->delta_from,
+                  "also carry a delta that rebuilds the object from this exact base: a bundle "
+                  "folder or a shared object (hosts that hold it fetch kilobytes, not the object)");
+  cmd->add_flag("--delta-only", args->delta_only,
+                "leave the full object out (needs --delta-from); hosts without the base refuse "
+                "it and need the full bundle");
   cmd->footer(
       "The component name, graft ABI version and interface id and major version are read from "
       "the shared object's own descriptor, so the manifest cannot disagree with the code. The "
       "bundle holds the shared object, manifest.json and manifest.sig (an ed25519 signature over "
-      "manifest.json's exact bytes). See docs/bundle-format.md.");
+      "manifest.json's exact bytes), and with --delta-from a zstd delta against the base object "
+      "named by its sha256 in the signed manifest. See docs/bundle-format.md.");
   cmd->callback([args, &ctx] {
     BundleRequest rq;
     rq.secret_key = args->secret_key;
@@ -118,6 +127,8 @@ void add_bundle(CLI::App& app, Context& ctx) {
     rq.applies_to = *graft::Version::parse(args->applies_to);
     rq.lifetime = *parse_duration(args->expires);
     rq.out = args->out;
+    rq.delta_from = args->delta_from;
+    rq.delta_only = args->delta_only;
     const BundleResult r = write_bundle(rq);
     if (r.exit_code != kExitOk) {
       ctx.exit_code = fail("bundle", r.exit_code, r.error);
@@ -134,6 +145,8 @@ void add_bundle(CLI::App& app, Context& ctx) {
 // reached and are shown as such.
 const std::vector<std::string> kCheckOrder = {"manifest", "trusted key", "signature",
                                               "expiry",   "size",        "sha256"};
+// With a delta, "delta" comes before "size" (and replaces size and sha256
+// when the bundle carries only the delta); it is shown when checked.
 
 json manifest_json(const graft::Manifest& m) {
   return json::parse(m.to_json());

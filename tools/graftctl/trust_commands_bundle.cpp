@@ -8,6 +8,8 @@
 #include <graft/manifest.hpp>
 #include <graft/signing_key.hpp>
 
+#include "trust/delta_object.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,6 +47,43 @@ struct StagingDir {
     }
   }
 };
+
+// The base object named by --delta-from: a shared object, or a bundle
+// folder's object (checked against that bundle's manifest, so the delta is
+// made against exactly what hosts installed from it).
+BundleResult read_delta_base(const fs::path& from, std::string* base) {
+  std::error_code ec;
+  fs::path file = from;
+  std::string expected_sha;
+  if (fs::is_directory(from, ec)) {
+    std::string text;
+    if (graft::Status s = graft::detail::read_bounded_file(from / "manifest.json", 1 << 20, &text);
+        !s) {
+      return failure(s.code() == graft::ErrorCode::file_missing ? kExitNotFound : kExitError,
+                     "--delta-from '" + from.string() + "': " + s.message());
+    }
+    graft::Manifest bm;
+    if (graft::Status s = graft::Manifest::parse(text, &bm); !s) {
+      return failure(kExitRefused, "--delta-from '" + from.string() + "': " + s.message());
+    }
+    file = from / bm.file;
+    expected_sha = bm.sha256;
+  }
+  if (!fs::is_regular_file(file, ec)) {
+    return failure(kExitNotFound, "--delta-from: base object '" + file.string() +
+                                      "' does not exist (a delta needs the full base object)");
+  }
+  if (graft::Status s = graft::detail::read_bounded_file(file, graft::detail::kMaxDeltaSpan, base);
+      !s) {
+    return failure(kExitError, "--delta-from: " + s.message());
+  }
+  if (!expected_sha.empty() && graft::sha256_hex(base->data(), base->size()) != expected_sha) {
+    return failure(kExitRefused, "--delta-from: base object '" + file.string() +
+                                     "' does not match its bundle's manifest (sha256 " +
+                                     expected_sha + ")");
+  }
+  return BundleResult{};
+}
 
 }  // namespace
 
@@ -104,6 +143,15 @@ BundleResult write_bundle(const BundleRequest& rq) {
                                      rq.version.base().to_string() + "; it cannot apply to " +
                                      rq.applies_to.to_string());
   }
+  if (rq.delta_only && rq.delta_from.empty()) {
+    return failure(kExitUsage, "--delta-only needs --delta-from (the base the delta applies to)");
+  }
+  std::string delta_base;
+  if (!rq.delta_from.empty()) {
+    if (BundleResult r = read_delta_base(rq.delta_from, &delta_base); r.exit_code != kExitOk) {
+      return r;
+    }
+  }
   if (fs::exists(rq.out, ec) && !(fs::is_directory(rq.out, ec) && fs::is_empty(rq.out, ec))) {
     return failure(kExitRefused,
                    "'" + rq.out.string() + "' already exists and is not an empty folder");
@@ -155,6 +203,33 @@ BundleResult write_bundle(const BundleRequest& rq) {
   m.created = std::time(nullptr);
   m.expires = m.created + static_cast<std::time_t>(rq.lifetime.count());
   m.key_id = key.public_key().key_id();
+  if (!rq.delta_from.empty()) {
+    std::string object;
+    if (graft::Status s = graft::detail::read_bounded_file(copy, m.size, &object); !s) {
+      return failure(kExitError, "cannot read back '" + copy.string() + "': " + s.message());
+    }
+    std::string delta;
+    if (graft::Status s = graft::detail::make_delta(delta_base, object, &delta); !s) {
+      return failure(kExitRefused, "--delta-from: " + s.message());
+    }
+    graft::ManifestDelta d;
+    d.base_sha256 = graft::sha256_hex(delta_base.data(), delta_base.size());
+    d.file = file_name + ".zst-delta";
+    d.sha256 = graft::sha256_hex(delta.data(), delta.size());
+    d.size = delta.size();
+    if (!write_text(staging.path / d.file, delta)) {
+      return failure(kExitError, "cannot write the delta into '" + staging.path.string() + "'");
+    }
+    // The delta must rebuild exactly what the manifest signs.
+    std::string rebuilt;
+    if (graft::Status s = graft::detail::apply_delta(delta_base, delta, m.size, &rebuilt);
+        !s || rebuilt != object) {
+      return failure(kExitError, "the delta made against '" + rq.delta_from.string() +
+                                     "' does not rebuild the object");
+    }
+    m.delta = d;
+    if (rq.delta_only) fs::remove(copy, ec);
+  }
   const std::string manifest_text = m.to_json();
   const std::string signature = graft::sign_detached(key, manifest_text);
   if (!write_text(staging.path / "manifest.json", manifest_text) ||
@@ -175,6 +250,10 @@ BundleResult write_bundle(const BundleRequest& rq) {
               "  interface   " + m.interface_id + " v" + std::to_string(m.interface_major) +
               ", graft ABI " + std::to_string(m.abi_version) + "\n" + "  file        " + m.file +
               " (" + std::to_string(m.size) + " bytes, sha256 " + m.sha256 + ")\n" +
+              (m.delta ? "  delta       " + m.delta->file + " (" + std::to_string(m.delta->size) +
+                             " bytes, from base sha256 " + m.delta->base_sha256 + ")" +
+                             (rq.delta_only ? "; the object is left out" : "") + "\n"
+                       : std::string()) +
               "  signed by   " + m.key_id + "\n" + "  expires     " + graft::format_utc(m.expires) +
               "\n";
   return r;

@@ -22,6 +22,10 @@ struct BundleRequest {
   graft::Version applies_to;
   std::chrono::seconds lifetime{0};
   std::filesystem::path out;
+  // A base bundle folder or shared object: the bundle then carries a delta
+  // that rebuilds the object from that exact base (named by its sha256).
+  std::filesystem::path delta_from;
+  bool delta_only = false;  // leave the full object out of the bundle
 };
 
 struct BundleResult {
@@ -30,10 +34,10 @@ struct BundleResult {
   std::string summary;
 };
 
-// Writes `out` (which must not exist, or be empty) holding the shared object,
-// manifest.json and manifest.sig. The folder appears whole or not at all: it
-// is built beside `out` and renamed into place, so an inbox never sees half
-// a bundle.
+// Writes `out` (which must not exist, or be empty) holding the shared object
+// (and/or, with delta_from, its delta), manifest.json and manifest.sig. The folder appears whole or
+// not at all: it is built beside `out` and renamed into place, so an inbox never sees half a
+// bundle.
 BundleResult write_bundle(const BundleRequest& request);
 
 }  // namespace graftctl

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 // Built with -fvisibility=hidden: what is declared here is libgraft's API.
 #pragma GCC visibility push(default)
@@ -30,6 +31,10 @@ class ArtifactStore {
   // Copies `file` into the store and verifies the copy. The copy's hash is
   // computed from the bytes written, then read back and checked.
   Status put(const std::filesystem::path& file, Artifact* out) const;
+  // Stores `data` (an object rebuilt in memory, already checked against a
+  // signed manifest) the same way: the copy is read back and verified.
+  // `source` says where it came from, for messages.
+  Status put_bytes(std::string_view data, const std::filesystem::path& source, Artifact* out) const;
   // Looks up a stored artifact by hash and verifies its content again.
   Status get(const std::string& sha256, Artifact* out) const;
   // Removes a stored artifact (no error if it is already gone).

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,15 @@
 namespace graft {
 
 inline constexpr const char* kManifestFormat = "graft-bundle/1";
+
+// The optional "delta" object: a file in the bundle that rebuilds the shared
+// object from the exact base object named by its SHA-256.
+struct ManifestDelta {
+  std::string base_sha256;  // the base object the delta applies to, lower-case hex
+  std::string file;         // the delta's name inside the bundle folder
+  std::string sha256;       // SHA-256 of the delta file
+  std::uint64_t size = 0;   // its size in bytes
+};
 
 struct Manifest {
   std::string component;
@@ -30,6 +40,7 @@ struct Manifest {
   std::time_t created = 0;  // UTC, written as 2026-11-27T20:40:00Z
   std::time_t expires = 0;
   std::string key_id;
+  std::optional<ManifestDelta> delta;  // absent in bundles that carry only the object
 
   // Parses and checks every field's type and form. Never throws.
   static Status parse(std::string_view json_text, Manifest* out);

@@ -60,6 +60,8 @@ enum class ErrorCode {
   unknown_component,
   // Another host (or another Runtime in this process) holds the state directory.
   state_dir_in_use,
+  // A delta bundle names a base object this host's store does not hold.
+  base_missing,
 };
 
 // A stable, lower-case name for the code ("file_missing"), used in logs,

@@ -1,5 +1,7 @@
 #include <graft/installer.hpp>
 
+#include "trust/delta_object.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -297,9 +299,29 @@ Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options
   // Verify the copy that will be loaded: the bundle may change after the
   // check above, the store copy cannot.
   Artifact artifact;
-  if (Status s = impl_->runtime().store().put(bundle_dir / m.file, &artifact); !s) {
-    return impl_->refuse(Status(s.code(), "bundle '" + bundle_dir.string() + "': " + s.message()),
-                         bundle_dir, m.component, version, options.by);
+  std::error_code ec;
+  const bool whole = fs::symlink_status(bundle_dir / m.file, ec).type() != fs::file_type::not_found;
+  if (whole || !m.delta) {
+    if (Status s = impl_->runtime().store().put(bundle_dir / m.file, &artifact); !s) {
+      return impl_->refuse(Status(s.code(), "bundle '" + bundle_dir.string() + "': " + s.message()),
+                           bundle_dir, m.component, version, options.by);
+    }
+  } else {
+    // Only the delta travelled: rebuild from the base in the store, checked
+    // against the signed size and SHA-256 before the store takes it.
+    std::string object;
+    const std::string who =
+        "bundle '" + bundle_dir.string() + "' (" + m.component + " " + version + ")";
+    if (Status s = detail::rebuild_object(impl_->runtime().store(), bundle_dir, m, who, &object);
+        !s) {
+      return impl_->refuse(s, bundle_dir, m.component, version, options.by);
+    }
+    if (Status s =
+            impl_->runtime().store().put_bytes(object, bundle_dir / m.delta->file, &artifact);
+        !s) {
+      return impl_->refuse(Status(s.code(), who + ": " + s.message()), bundle_dir, m.component,
+                           version, options.by);
+    }
   }
   if (Status s = BundleVerifier::check_file(
           m, artifact.sha256, artifact.size,

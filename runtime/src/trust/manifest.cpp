@@ -17,6 +17,42 @@ bool is_hex(const std::string& s, std::size_t n) {
   return s.size() == n && s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
+bool plain_file_name(const std::string& name) {
+  return name.find('/') == std::string::npos && name != "." && name != "..";
+}
+
+// The optional "delta" object: exactly its four fields, nothing else.
+Status parse_delta(const json& j, const std::string& object_file,
+                   std::optional<ManifestDelta>* out) {
+  if (!j.is_object()) return bad("field 'delta' must be an object");
+  for (const auto& [key, value] : j.items()) {
+    if (key != "base_sha256" && key != "file" && key != "sha256" && key != "size")
+      return bad("delta: unknown field '" + key + "'");
+  }
+  ManifestDelta d;
+  for (const char* key : {"base_sha256", "file", "sha256"}) {
+    auto it = j.find(key);
+    if (it == j.end()) return bad("delta: missing field '" + std::string(key) + "'");
+    if (!it->is_string()) return bad("delta: field '" + std::string(key) + "' must be a string");
+  }
+  auto size = j.find("size");
+  if (size == j.end()) return bad("delta: missing field 'size'");
+  if (!size->is_number_unsigned()) return bad("delta: field 'size' must be a whole number");
+  d.base_sha256 = j["base_sha256"].get<std::string>();
+  d.file = j["file"].get<std::string>();
+  d.sha256 = j["sha256"].get<std::string>();
+  d.size = size->get<std::uint64_t>();
+  if (!is_hex(d.base_sha256, 64)) return bad("delta: base_sha256 must be 64 lower-case hex digits");
+  if (!is_hex(d.sha256, 64)) return bad("delta: sha256 must be 64 lower-case hex digits");
+  if (d.size == 0 || d.size > (std::uint64_t{1} << 40))
+    return bad("delta: field 'size' is out of range");
+  if (d.file.empty() || d.file.size() > 256 || !plain_file_name(d.file) || d.file == object_file)
+    return bad("delta: file '" + d.file +
+               "' must be a plain file name inside the bundle, other than the object's");
+  *out = std::move(d);
+  return Status();
+}
+
 }  // namespace
 
 std::string format_utc(std::time_t t) {
@@ -91,6 +127,9 @@ Status Manifest::parse(std::string_view text, Manifest* out) {
     return bad("created '" + created + "' is not YYYY-MM-DDTHH:MM:SSZ");
   if (!parse_utc(expires, &m.expires))
     return bad("expires '" + expires + "' is not YYYY-MM-DDTHH:MM:SSZ");
+  if (auto it = j.find("delta"); it != j.end()) {
+    if (Status s = parse_delta(*it, m.file, &m.delta); !s) return s;
+  }
   *out = std::move(m);
   return Status();
 }
@@ -109,6 +148,12 @@ std::string Manifest::to_json() const {
             {"created", format_utc(created)},
             {"expires", format_utc(expires)},
             {"key_id", key_id}};
+  if (delta) {
+    j["delta"] = {{"base_sha256", delta->base_sha256},
+                  {"file", delta->file},
+                  {"sha256", delta->sha256},
+                  {"size", delta->size}};
+  }
   return j.dump(2) + "\n";
 }
 
