@@ -288,12 +288,13 @@ class NginxServer {
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const fleet_fs::path& root() const { return root_; }
-  // Requests for objects seen in the access log.
+  // Requests for objects (not the readiness probe of "/") in the access log.
   std::size_t object_requests() const {
     std::ifstream in(prefix_ / "logs/access.log");
     std::size_t n = 0;
     for (std::string line; std::getline(in, line);)
-      n += line.find("GET /") != std::string::npos ? 1 : 0;
+      n += line.find("GET /") != std::string::npos && line.find("GET / ") == std::string::npos ? 1
+                                                                                               : 0;
     return n;
   }
 

@@ -349,12 +349,26 @@ void Agent::observe_hosts() {
     for (const auto& c : snap.components) {
       // A version seen on probation that is gone without becoming the
       // serving one was rolled back.
+      // A version seen on probation that is gone without becoming the
+      // serving one was rolled back. Probation can end between two looks,
+      // so the board's last event counts too: the delivered version is not
+      // served and the host says it rolled back or unloaded it.
       auto& before = observed_[{h.pid, c.name}];
+      std::string dropped;
       if (before.state == "probation" && !before.version.empty() && c.version != before.version) {
-        if (rolled_back_[h.pid].insert(c.name + " " + before.version).second) {
-          ++counters_.rollbacks_seen;
-          log_->warn("host {} ({}) rolled back {} {}", snap.name, h.pid, c.name, before.version);
+        dropped = before.version;
+      }
+      if (const auto it = highest_delivered_.find(c.name); it != highest_delivered_.end()) {
+        const std::string target = it->second.to_string();
+        if (c.version != target &&
+            (c.last_event == "unloaded " + target || c.last_event.rfind("rolled_back ", 0) == 0)) {
+          const auto serving = Version::parse(c.version);
+          if (serving && *serving < it->second) dropped = target;
         }
+      }
+      if (!dropped.empty() && rolled_back_[h.pid].insert(c.name + " " + dropped).second) {
+        ++counters_.rollbacks_seen;
+        log_->warn("host {} ({}) rolled back {} {}", snap.name, h.pid, c.name, dropped);
       }
       before = Observed{c.version, c.state};
       components.push_back({{"name", c.name},
