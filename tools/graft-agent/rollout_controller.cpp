@@ -131,7 +131,8 @@ bool RolloutController::step() {
     if (next.to_json() == d.to_json()) continue;
     bool done = false;
     const auto st = etcd_->put_if_unchanged(kv.key, kv.mod_revision, next.to_json(), &done);
-    if (st.ok() && done) {
+    // Only promotions, halts and completion are news; a bake clock is not.
+    if (st.ok() && done && (next.active != d.active || next.state != d.state)) {
       log_->info("rollout {} {}: {} ({})", d.component, d.version.to_string(),
                  fleet::to_string(next.state), next.note);
     }
