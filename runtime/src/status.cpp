@@ -86,6 +86,8 @@ std::string_view to_string(ErrorCode code) noexcept {
       return "unknown_component";
     case ErrorCode::state_dir_in_use:
       return "state_dir_in_use";
+    case ErrorCode::revoked:
+      return "revoked";
   }
   return "unknown";
 }

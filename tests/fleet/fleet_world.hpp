@@ -213,6 +213,7 @@ class FleetWorld {
   }
 
   EtcdCluster& etcd() { return etcd_; }
+  const fs::path& secret_key() const { return secret_key_; }
   NginxServer& nginx() { return nginx_; }
   std::vector<std::unique_ptr<Machine>>& machines() { return machines_; }
   const fs::path& work() const { return work_.path(); }

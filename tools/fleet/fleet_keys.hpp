@@ -34,6 +34,10 @@ class FleetKeys {
   std::string desired() const { return root_ + "desired/"; }
   std::string desired(const std::string& component) const { return desired() + component; }
   std::string controller_election() const { return root_ + "controller"; }
+  std::string revocations() const { return root_ + "revocations/"; }
+  std::string revocation(const std::string& component, const Version& v) const {
+    return revocations() + component + "/" + version_key(v);
+  }
   std::string machines() const { return root_ + "machines/"; }
   std::string agent(const std::string& machine) const { return machines() + machine + "/agent"; }
   std::string host(const std::string& machine, int pid) const {

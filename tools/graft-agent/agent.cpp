@@ -3,6 +3,7 @@
 #include "rollout_controller.hpp"
 
 #include <graft/host_directory.hpp>
+#include <graft/revocation.hpp>
 #include <graft/status_board.hpp>
 
 #include <fcntl.h>
@@ -59,7 +60,9 @@ Agent::~Agent() {
 }
 
 std::uint64_t Agent::etcd_requests() const {
-  return (etcd_ ? etcd_->requests_sent() : 0) + (etcd_watch_ ? etcd_watch_->requests_sent() : 0) +
+  return (etcd_ ? etcd_->requests_sent() : 0) +
+         (etcd_revocations_ ? etcd_revocations_->requests_sent() : 0) +
+         (etcd_watch_ ? etcd_watch_->requests_sent() : 0) +
          (controller_ ? controller_->etcd_requests() : 0);
 }
 
@@ -75,7 +78,41 @@ void Agent::start() {
   load_state();
   log_->info("agent for machine {} (bucket {}{}) in fleet {}", config_.machine, bucket_,
              config_.ring.empty() ? "" : ", ring " + config_.ring, config_.fleet);
-  watch_thread_ = std::thread([this] { watch_loop(); });
+  etcd_revocations_ = std::make_unique<fleet::EtcdClient>(eo);
+  // Called with mu_ held.
+  const std::string desired_prefix = keys_.desired();
+  watch_thread_ = std::thread([this, desired_prefix] {
+    watch_prefix(
+        desired_prefix,
+        [this] {
+          desired_.clear();
+          desired_errors_.clear();
+        },
+        [this, desired_prefix](const std::string& key, const std::string* value) {
+          const std::string component = key.substr(desired_prefix.size());
+          if (value == nullptr) {
+            desired_.erase(component);
+            desired_errors_.erase(component);
+            return;
+          }
+          fleet::DesiredState d;
+          if (Status s = fleet::DesiredState::parse(*value, &d); !s || d.component != component) {
+            desired_.erase(component);
+            desired_errors_[component] = s ? "names another component" : s.message();
+          } else {
+            desired_[component] = std::move(d);
+            desired_errors_.erase(component);
+          }
+        });
+  });
+  revocation_thread_ = std::thread([this] {
+    watch_prefix(
+        keys_.revocations(), [this] { revocation_records_.clear(); },
+        [this](const std::string& key, const std::string* value) {
+          // A deleted revocation changes nothing: hosts keep refusing.
+          if (value != nullptr) revocation_records_[key] = *value;
+        });
+  });
   work_thread_ = std::thread([this] { work_loop(); });
   if (config_.controller) {
     controller_ = std::make_unique<RolloutController>(config_, log_);
@@ -88,6 +125,7 @@ void Agent::stop() {
   wake_.notify_all();
   if (controller_) controller_->stop();
   if (watch_thread_.joinable()) watch_thread_.join();
+  if (revocation_thread_.joinable()) revocation_thread_.join();
   if (work_thread_.joinable()) work_thread_.join();
   if (lease_ != 0 && etcd_) {
     // Leaving on purpose: the reports go now, not when the lease runs out.
@@ -137,56 +175,43 @@ void Agent::save_state() {
 
 // --- the desired state: read once, then watched ---------------------------
 
-void Agent::watch_loop() {
-  const std::string prefix = keys_.desired();
+void Agent::watch_prefix(const std::string& prefix, const std::function<void()>& clear,
+                         const std::function<void(const std::string&, const std::string*)>& apply) {
+  fleet::EtcdClient& etcd = prefix == keys_.desired() ? *etcd_watch_ : *etcd_revocations_;
   const std::string end = fleet::prefix_end(prefix);
   std::int64_t revision = 0;  // 0: read everything afresh
   int failures = 0;
-  auto apply = [&](const std::string& key, const std::string* value) {
-    const std::string component = key.substr(prefix.size());
-    std::lock_guard lock(mu_);
-    if (value == nullptr) {
-      desired_.erase(component);
-      desired_errors_.erase(component);
-    } else {
-      fleet::DesiredState d;
-      if (Status s = fleet::DesiredState::parse(*value, &d); !s || d.component != component) {
-        desired_.erase(component);
-        desired_errors_[component] = s ? "names another component" : s.message();
-      } else {
-        desired_[component] = std::move(d);
-        desired_errors_.erase(component);
-      }
-    }
-    changed_ = true;
-  };
   while (!stop_) {
     if (revision == 0) {
       std::vector<fleet::KeyValue> kvs;
       std::int64_t rev = 0;
-      const auto st = etcd_watch_->range(prefix, end, &kvs, &rev);
+      const auto st = etcd.range(prefix, end, &kvs, &rev);
       if (!st.ok()) {
         ++counters_.etcd_errors;
-        log_->warn("reading the desired state: {}", st.message);
+        log_->warn("reading {}: {}", prefix, st.message);
         if (!pause(backoff(failures++))) return;
         continue;
       }
       {
         std::lock_guard lock(mu_);
-        desired_.clear();
-        desired_errors_.clear();
+        clear();
+        for (const auto& kv : kvs)
+          apply(kv.key, &kv.value);
+        changed_ = true;
       }
-      for (const auto& kv : kvs)
-        apply(kv.key, &kv.value);
       revision = rev;
       wake_.notify_all();
     }
-    const auto ended = etcd_watch_->watch(
+    const auto ended = etcd.watch(
         prefix, end, revision + 1,
         [&](const fleet::WatchBatch& batch) {
-          for (const auto& e : batch.events) {
-            apply(e.kv.key, e.type == fleet::WatchEvent::Type::put ? &e.kv.value : nullptr);
-            revision = std::max(revision, e.kv.mod_revision);
+          {
+            std::lock_guard lock(mu_);
+            for (const auto& e : batch.events) {
+              apply(e.kv.key, e.type == fleet::WatchEvent::Type::put ? &e.kv.value : nullptr);
+              revision = std::max(revision, e.kv.mod_revision);
+            }
+            changed_ = true;
           }
           failures = 0;
           wake_.notify_all();
@@ -195,12 +220,12 @@ void Agent::watch_loop() {
         stop_);
     if (stop_) return;
     if (ended.compact_revision > 0) {
-      log_->info("desired state: revision {} was compacted; reading it afresh", revision + 1);
+      log_->info("{}: revision {} was compacted; reading it afresh", prefix, revision + 1);
       revision = 0;
       continue;
     }
     ++counters_.etcd_errors;
-    log_->warn("desired state watch: {}; resuming from revision {}", ended.status.message,
+    log_->warn("watch of {}: {}; resuming from revision {}", prefix, ended.status.message,
                revision + 1);
     if (!pause(backoff(failures++))) return;
   }
@@ -224,6 +249,10 @@ void Agent::deliver(const fleet::DesiredState& d) {
   if (!d.targets(ring)) return;
   const std::string version = d.version.to_string();
   const std::string release_key = keys_.release(d.component, d.version);
+  if (const auto r = revoked_.find(d.component + " " + version); r != revoked_.end()) {
+    refuse(d.component, version, "revoked: " + r->second);
+    return;
+  }
   if (record_failures_.count(release_key) != 0 || delivered_.count(release_key) != 0) return;
   if (auto it = highest_delivered_.find(d.component);
       it != highest_delivered_.end() && d.version < it->second) {
@@ -299,6 +328,58 @@ void Agent::deliver(const fleet::DesiredState& d) {
       h = d.version;
       save_state();
       reports_dirty_ = true;
+    }
+  }
+}
+
+void Agent::apply_revocations() {
+  std::map<std::string, std::string> records;
+  {
+    std::lock_guard lock(mu_);
+    records = revocation_records_;
+  }
+  for (const auto& [key, value] : records) {
+    if (revocations_seen_[key] == value) continue;
+    revocations_seen_[key] = value;
+    // The record: {"revocation": text, "signature": hex}; the signature is
+    // checked with this agent's keys before anything in it is used.
+    const auto j = nlohmann::json::parse(value, nullptr, false);
+    std::string text, signature;
+    if (j.is_object()) {
+      text = j.value("revocation", std::string());
+      signature = j.value("signature", std::string());
+    }
+    Revocation r;
+    if (Status s = verify_revocation(text, signature, trusted_, &r); !s) {
+      const std::string rest = key.substr(keys_.revocations().size());
+      refuse(rest.substr(0, rest.find('/')), rest.substr(rest.find('/') + 1), s.message());
+      continue;
+    }
+    const std::string version = r.version.to_string();
+    revoked_[r.component + " " + version] = r.reason;
+    reports_dirty_ = true;
+    const std::string name = "revoke-" + r.component + "-" + fleet::version_key(r.version);
+    for (const auto& inbox : config_.inboxes) {
+      std::error_code ec;
+      if (fs::exists(inbox / name, ec) || fs::exists(inbox / "installed" / name, ec) ||
+          fs::exists(inbox / "refused" / name, ec)) {
+        continue;
+      }
+      const fs::path tmp = inbox / (".graft-agent-" + name);
+      fs::remove_all(tmp, ec);
+      fs::create_directories(tmp, ec);
+      if (ec || !write_synced(tmp / "revocation.json", text) ||
+          !write_synced(tmp / "revocation.sig", signature)) {
+        refuse(r.component, version, "cannot write the revocation into " + inbox.string());
+        continue;
+      }
+      fs::rename(tmp, inbox / name, ec);
+      if (ec) {
+        refuse(r.component, version, "cannot move the revocation into " + inbox.string());
+        continue;
+      }
+      log_->warn("{} {}: revocation delivered to {} ({})", r.component, version, inbox.string(),
+                 r.reason);
     }
   }
 }
@@ -516,6 +597,7 @@ void Agent::work_loop() {
         refuse(component, "", "desired state unreadable: " + why);
     }
     try {
+      apply_revocations();
       for (const auto& [component, d] : desired)
         deliver(d);
       observe_hosts();

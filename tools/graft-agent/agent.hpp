@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,7 +69,11 @@ class Agent {
     std::string version, state;
   };
 
-  void watch_loop();
+  // Reads `prefix` in full, then watches it: `clear` before a full read,
+  // `apply` for each key (value nullptr: deleted).
+  void watch_prefix(const std::string& prefix, const std::function<void()>& clear,
+                    const std::function<void(const std::string&, const std::string*)>& apply);
+  void apply_revocations();
   void work_loop();
   void deliver(const fleet::DesiredState& d);
   // A verified release and its object in the cache.
@@ -101,12 +106,15 @@ class Agent {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool changed_ = false;
-  std::map<std::string, fleet::DesiredState> desired_;  // by component
-  std::map<std::string, std::string> desired_errors_;   // component -> why unreadable
+  std::map<std::string, fleet::DesiredState> desired_;     // by component
+  std::map<std::string, std::string> desired_errors_;      // component -> why unreadable
+  std::map<std::string, std::string> revocation_records_;  // etcd key -> record
 
   // Work thread only.
   std::map<std::string, Version> highest_delivered_;    // persisted in cache_dir
   std::set<std::string> delivered_;                     // release keys handed to every inbox
+  std::map<std::string, std::string> revoked_;           // "component version" -> reason
+  std::map<std::string, std::string> revocations_seen_;  // etcd key -> record handled
   std::map<std::string, Refusal> refusals_;             // by component+version
   std::map<std::string, std::string> record_failures_;  // release key -> reason (not retried)
   std::map<std::pair<int, std::string>, Observed> observed_;
@@ -126,7 +134,8 @@ class Agent {
   std::mt19937 rng_{std::random_device{}()};
   AgentCounters counters_;
   std::unique_ptr<RolloutController> controller_;
-  std::thread watch_thread_, work_thread_;
+  std::thread watch_thread_, revocation_thread_, work_thread_;
+  std::unique_ptr<fleet::EtcdClient> etcd_revocations_;
 };
 
 }  // namespace graft::agent

@@ -13,6 +13,8 @@
 #include "release_record.hpp"
 
 #include <graft/manifest.hpp>
+#include <graft/revocation.hpp>
+#include <graft/signing_key.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -338,6 +340,83 @@ void add_rollout(CLI::App& fleet, Context& ctx) {
   });
 }
 
+// --- revocations -----------------------------------------------------------
+
+struct RevokeArgs : FleetArgs {
+  std::string component, version, key, reason, out;
+};
+
+// The signed revocation, or an exit code.
+int make_revocation(const RevokeArgs& a, const char* command, std::string* text,
+                    std::string* signature, graft::Revocation* r) {
+  std::string why;
+  const auto v = graft::Version::parse(a.version, &why);
+  if (!v) return fail(command, kExitUsage, why);
+  if (auto bad = graft::fleet::check_name("component", a.component); !bad.empty()) {
+    return fail(command, kExitUsage, bad);
+  }
+  graft::SecretKey key;
+  if (auto s = graft::read_secret_key(a.key, &key); !s) {
+    return fail(command, kExitNotFound, s.message());
+  }
+  r->component = a.component;
+  r->version = *v;
+  r->reason = a.reason;
+  r->created = std::time(nullptr);
+  if (auto s = graft::sign_revocation(*r, key, text, signature); !s) {
+    return fail(command, kExitError, s.message());
+  }
+  return kExitOk;
+}
+
+void add_revoke(CLI::App& fleet, Context& ctx) {
+  auto a = std::make_shared<RevokeArgs>();
+  CLI::App* cmd = fleet.add_subcommand(
+      "revoke", "Withdraw a version everywhere: hosts serving it roll back and refuse it");
+  cmd->add_option("COMPONENT", a->component)->required();
+  cmd->add_option("VERSION", a->version)->required();
+  cmd->add_option("--key", a->key, "the secret key (one the hosts trust)")->required();
+  cmd->add_option("--reason", a->reason, "why, shown in every host's log and the fleet view")
+      ->required();
+  cmd->add_option("--fleet", a->fleet, "the fleet's name (publishes to etcd)");
+  cmd->add_option("--etcd", a->etcd, "etcd endpoints, comma-separated");
+  cmd->add_option("--out", a->out,
+                  "write the signed revocation folder here instead (drop it into a host's inbox; "
+                  "no etcd needed)");
+  cmd->callback([a, &ctx] {
+    std::string text, signature;
+    graft::Revocation r;
+    if (int rc = make_revocation(*a, "revoke", &text, &signature, &r); rc != kExitOk) {
+      ctx.exit_code = rc;
+      return;
+    }
+    if (!a->out.empty()) {
+      graft::SecretKey key;
+      (void)graft::read_secret_key(a->key, &key);
+      if (auto s = graft::write_revocation(a->out, r, key); !s) {
+        ctx.exit_code = fail("revoke", kExitError, s.message());
+        return;
+      }
+      std::cout << "revocation of " << r.component << " " << r.version.to_string() << " written to "
+                << a->out << " (move it into a host's inbox)\n";
+      return;
+    }
+    if (a->fleet.empty()) {
+      ctx.exit_code = fail("revoke", kExitUsage, "give --fleet (publish) or --out (a folder)");
+      return;
+    }
+    const FleetKeys keys(a->fleet);
+    auto etcd = connect(*a);
+    const json record = {{"revocation", text}, {"signature", signature}};
+    if (auto st = etcd->put(keys.revocation(r.component, r.version), record.dump()); !st.ok()) {
+      ctx.exit_code = fail("revoke", exit_for(st), st.message);
+      return;
+    }
+    std::cout << "revoked " << r.component << " " << r.version.to_string() << " in fleet "
+              << a->fleet << ": " << r.reason << "\n";
+  });
+}
+
 // --- status ------------------------------------------------------------------
 
 void add_status(CLI::App& fleet, Context& ctx) {
@@ -438,6 +517,7 @@ void add_fleet_commands(CLI::App& app, Context& ctx) {
   add_publish(*fleet, ctx);
   add_rollout(*fleet, ctx);
   add_status(*fleet, ctx);
+  add_revoke(*fleet, ctx);
 }
 
 }  // namespace graftctl

@@ -57,6 +57,8 @@ enum class ErrorCode {
   unknown_component,
   // Another host (or another Runtime in this process) holds the state directory.
   state_dir_in_use,
+  // A signed revocation withdrew this version: never installed again.
+  revoked,
 };
 
 // A stable, lower-case name for the code ("file_missing"), used in logs,

@@ -1,4 +1,5 @@
 #include <graft/installer.hpp>
+#include <graft/revocation.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -140,6 +141,7 @@ struct Installer::Impl {
   // may load its base version (and so record it) before calling restore().
   InstalledState at_start;
   BundleVerifier verifier{TrustedKeys()};
+  TrustedKeys keys;  // for revocations
   std::mutex install_mu;
 
   Runtime& runtime() { return core->runtime; }
@@ -168,6 +170,10 @@ struct Installer::Impl {
       if (checks != nullptr) checks->push_back({check, false, s.message()});
       return s;
     };
+    if (std::string why;
+        RevocationList(runtime().options().state_dir).revoked(m.component, m.version, &why)) {
+      return fail("revocation", Status(ErrorCode::revoked, who + ": revoked (" + why + ")"));
+    }
     SlotCore* slot = runtime().find(m.component);
     if (slot == nullptr) {
       return fail("component",
@@ -234,6 +240,7 @@ Installer::Installer(Runtime& runtime, InstallerOptions options) : impl_(std::ma
                                                 dir / "journal.jsonl", options.kept_versions);
   TrustedKeys keys;
   if (Status s = TrustedKeys::load(options.trusted_keys, &keys); !s) throw Error(s);
+  impl_->keys = keys;
   impl_->verifier = BundleVerifier(std::move(keys));
   InstalledState st;
   if (Status s = InstalledState::load(impl_->core->state_file, &st); !s) {
@@ -379,6 +386,18 @@ Status Installer::rollback(std::string_view component, std::string_view by) {
   o.expect_version = rec.previous;
   o.by = std::string(by);
   return slot->install(artifact, o);
+}
+
+Status Installer::revoke(const fs::path& revocation_dir) {
+  return apply_revocation(
+      revocation_dir, impl_->keys, impl_->runtime().options().state_dir,
+      [this](const std::string& component) -> std::optional<Version> {
+        std::lock_guard lock(impl_->core->state_mu);
+        auto it = impl_->core->state.components.find(component);
+        return it == impl_->core->state.components.end() ? std::nullopt : it->second.serving;
+      },
+      [this](const std::string& component) { return rollback(component, "revocation"); },
+      impl_->runtime().logger());
 }
 
 Status Installer::commit(std::string_view component, std::string_view by) {
