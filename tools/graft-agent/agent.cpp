@@ -115,7 +115,13 @@ void Agent::start() {
   });
   work_thread_ = std::thread([this] { work_loop(); });
   if (config_.controller) {
-    controller_ = std::make_unique<RolloutController>(config_, log_);
+    controller_ = std::make_unique<RolloutController>(config_, log_, [this] {
+      std::lock_guard lock(mu_);
+      for (const auto& [component, d] : desired_) {
+        if (d.state == fleet::RolloutState::rolling) return true;
+      }
+      return false;
+    });
     controller_->start();
   }
 }

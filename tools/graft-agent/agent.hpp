@@ -111,12 +111,12 @@ class Agent {
   std::map<std::string, std::string> revocation_records_;  // etcd key -> record
 
   // Work thread only.
-  std::map<std::string, Version> highest_delivered_;    // persisted in cache_dir
-  std::set<std::string> delivered_;                     // release keys handed to every inbox
+  std::map<std::string, Version> highest_delivered_;     // persisted in cache_dir
+  std::set<std::string> delivered_;                      // release keys handed to every inbox
   std::map<std::string, std::string> revoked_;           // "component version" -> reason
   std::map<std::string, std::string> revocations_seen_;  // etcd key -> record handled
-  std::map<std::string, Refusal> refusals_;             // by component+version
-  std::map<std::string, std::string> record_failures_;  // release key -> reason (not retried)
+  std::map<std::string, Refusal> refusals_;              // by component+version
+  std::map<std::string, std::string> record_failures_;   // release key -> reason (not retried)
   std::map<std::pair<int, std::string>, Observed> observed_;
   std::map<int, std::set<std::string>> rolled_back_;  // pid -> versions it rolled back
   std::map<int, std::string> host_reports_;           // pid -> JSON as last put

@@ -6,8 +6,12 @@
 
 namespace graft::agent {
 
-RolloutController::RolloutController(AgentConfig config, std::shared_ptr<spdlog::logger> logger)
-    : config_(std::move(config)), log_(std::move(logger)), keys_(config_.fleet) {}
+RolloutController::RolloutController(AgentConfig config, std::shared_ptr<spdlog::logger> logger,
+                                     std::function<bool()> rolling)
+    : config_(std::move(config)),
+      log_(std::move(logger)),
+      rolling_(std::move(rolling)),
+      keys_(config_.fleet) {}
 
 RolloutController::~RolloutController() {
   stop();
@@ -79,7 +83,7 @@ void RolloutController::lead(std::int64_t lease) {
       }
       next_keepalive = std::chrono::steady_clock::now() + config_.lease_ttl / 3;
     }
-    if (!step()) return;
+    if (rolling_() && !step()) return;
     if (!pause(std::chrono::milliseconds(300))) return;
   }
 }

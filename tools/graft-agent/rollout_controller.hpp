@@ -15,6 +15,7 @@
 #include "fleet_view.hpp"
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -27,7 +28,10 @@ namespace graft::agent {
 
 class RolloutController {
  public:
-  RolloutController(AgentConfig config, std::shared_ptr<spdlog::logger> logger);
+  // `rolling` says whether any rollout is rolling, from the agent's watch of
+  // the desired state: while none is, the leader sends etcd nothing.
+  RolloutController(AgentConfig config, std::shared_ptr<spdlog::logger> logger,
+                    std::function<bool()> rolling);
   ~RolloutController();
   void start();
   void stop();
@@ -43,6 +47,7 @@ class RolloutController {
 
   AgentConfig config_;
   std::shared_ptr<spdlog::logger> log_;
+  std::function<bool()> rolling_;
   fleet::FleetKeys keys_;
   std::unique_ptr<fleet::EtcdClient> etcd_;
   std::atomic<bool> stop_{false};
