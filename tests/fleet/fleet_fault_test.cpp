@@ -107,11 +107,12 @@ TEST(FleetFaults, WithEtcdDownHostsKeepServingAndTheRolloutResumesAfter) {
   start_rollout(w, "2s");
   ASSERT_TRUE(wait_until([&] { return ring_on_target(w, 0); }, kDeadline)) << w.logs();
   w.etcd().kill_all();
-  // Every agent has noticed (its watch broke and it backs off)...
+  // Every agent has noticed and backed off five times (200 ms doubling:
+  // about 6 s down, past the agents' 3 s leases)...
   ASSERT_TRUE(wait_until(
       [&] {
         for (const auto& m : w.machines()) {
-          if (count_in(read_file(m->agent_log), "desired state watch:") < 2) return false;
+          if (count_in(read_file(m->agent_log), "watch of /graft/test/desired/:") < 5) return false;
         }
         return true;
       },
