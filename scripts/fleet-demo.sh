@@ -35,7 +35,7 @@ wait_for 120 rollout_is complete || { echo "rollout did not complete" >&2; fleet
 fleetctl status greeter
 
 step "a bad response: greeter 1.2.0 fails every call; it halts at the canary by itself"
-"$GRAFTCTL" bundle --key "$SECKEY" --so "$FAULTY" --version 1.2.0 --applies-to 1.0.0 \
+"$GRAFTCTL" bundle --key "$SECKEY" --so "$FAULTY" --version 1.2.0 --applies-to 1.1.0 \
   --out "$DEMO/b-1.2.0" >/dev/null
 fleetctl publish "$DEMO/b-1.2.0" --objects "$DEMO/objects"
 fleetctl rollout start greeter 1.2.0 --rings canary:1%,early:10%,broad:100% --bake 2s

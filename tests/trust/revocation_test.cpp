@@ -45,6 +45,21 @@ TEST_F(RevocationTest, AServedVersionRollsBackAndIsRefusedFromThenOnEvenAfterARe
   EXPECT_TRUE(b.ok()) << b.message();
 }
 
+TEST_F(RevocationTest, AfterARollbackLeftNoPreviousTheNewestGoodVersionKeptServes) {
+  // 1.0.0 -> (a) -> (b), (b) rolled back: (a) serves and the state names
+  // no previous of it. Revoking (a) goes back to 1.0.0, kept in the store.
+  auto host = base_host();
+  ASSERT_TRUE(host->installer->install(bundle_a()).ok());
+  ASSERT_TRUE(host->installer->commit("greeter").ok());
+  ASSERT_TRUE(host->installer->install(bundle_b()).ok());
+  ASSERT_TRUE(host->installer->rollback("greeter").ok());
+  ASSERT_EQ(host->serving(), "1.0.0 (a)");
+  const Status s = host->installer->revoke(revocation_of("1.0.0 (a)", key_));
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(host->serving(), "1.0.0");
+  EXPECT_EQ(host->tag(), kTagBase);
+}
+
 TEST_F(RevocationTest, AVersionNotServedIsOnlyRecorded) {
   auto host = base_host();
   ASSERT_TRUE(host->installer->revoke(revocation_of("1.0.0 (a)", key_)).ok());

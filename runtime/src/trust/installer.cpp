@@ -146,6 +146,39 @@ struct Installer::Impl {
 
   Runtime& runtime() { return core->runtime; }
 
+  // A revoked version's way back: the newest version below it that the
+  // store keeps and that is not revoked (the recorded previous may be a
+  // newer version that was rolled back, or gone).
+  Status roll_back_below(const std::string& component) {
+    ComponentRecord rec;
+    {
+      std::lock_guard lock(core->state_mu);
+      auto it = core->state.components.find(component);
+      if (it != core->state.components.end()) rec = it->second;
+    }
+    SlotCore* slot = runtime().find(component);
+    const RevocationList revoked(runtime().options().state_dir);
+    std::optional<Version> best;
+    for (const auto& [text, sha] : rec.hashes) {
+      const auto v = Version::parse(text);
+      if (!v || !rec.serving || *v >= *rec.serving || revoked.revoked(component, *v)) continue;
+      if (!best || *v > *best) best = v;
+    }
+    if (slot == nullptr || !best) {
+      return Status(ErrorCode::no_previous,
+                    "component '" + component + "': no earlier version kept in the store");
+    }
+    Artifact artifact;
+    if (Status got = runtime().store().get(rec.hashes[best->to_string()], &artifact); !got) {
+      return got;
+    }
+    SwapOptions o;
+    o.allow_older = true;
+    o.expect_version = best;
+    o.by = "revocation";
+    return slot->install(artifact, o);
+  }
+
   Status refuse(const Status& s, const fs::path& bundle, const std::string& component,
                 const std::string& version, const std::string& by) {
     JournalEntry j;
@@ -396,7 +429,7 @@ Status Installer::revoke(const fs::path& revocation_dir) {
         auto it = impl_->core->state.components.find(component);
         return it == impl_->core->state.components.end() ? std::nullopt : it->second.serving;
       },
-      [this](const std::string& component) { return rollback(component, "revocation"); },
+      [this](const std::string& component) { return impl_->roll_back_below(component); },
       impl_->runtime().logger());
 }
 
