@@ -101,7 +101,7 @@ rollout_is() { [[ $(rollout_state) == "$1" ]]; }
 
 stop_world() {
   local p
-  for p in "${WORLD_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${WORLD_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  for p in "${WORLD_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${WORLD_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   WORLD_PIDS=()
 }
