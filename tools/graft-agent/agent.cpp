@@ -115,13 +115,16 @@ void Agent::start() {
   });
   work_thread_ = std::thread([this] { work_loop(); });
   if (config_.controller) {
-    controller_ = std::make_unique<RolloutController>(config_, log_, [this] {
-      std::lock_guard lock(mu_);
-      for (const auto& [component, d] : desired_) {
-        if (d.state == fleet::RolloutState::rolling) return true;
-      }
-      return false;
-    });
+    controller_ = std::make_unique<RolloutController>(
+        config_, log_,
+        [this] {
+          std::lock_guard lock(mu_);
+          for (const auto& [component, d] : desired_) {
+            if (d.state == fleet::RolloutState::rolling) return true;
+          }
+          return false;
+        },
+        [this] { return lease_.load(); });
     controller_->start();
   }
 }
@@ -135,7 +138,7 @@ void Agent::stop() {
   if (work_thread_.joinable()) work_thread_.join();
   if (lease_ != 0 && etcd_) {
     // Leaving on purpose: the reports go now, not when the lease runs out.
-    (void)etcd_->lease_revoke(lease_);
+    (void)etcd_->lease_revoke(lease_.load());
     lease_ = 0;
   }
 }
@@ -525,6 +528,10 @@ void Agent::observe_hosts() {
   }
 }
 
+std::chrono::milliseconds Agent::keepalive_interval() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(config_.lease_ttl) / 3;
+}
+
 void Agent::publish_reports() {
   const auto now = std::chrono::steady_clock::now();
   if (now < next_etcd_try_) return;
@@ -536,19 +543,21 @@ void Agent::publish_reports() {
   };
   if (lease_ != 0 && now >= next_keepalive_) {
     std::int64_t ttl = 0;
-    const auto st = etcd_->lease_keepalive(lease_, &ttl);
+    const auto st = etcd_->lease_keepalive(lease_.load(), &ttl);
     if (!st.ok()) return failed(st);
     if (ttl <= 0) {
-      log_->warn("lease {} expired; reporting under a new one", lease_);
+      log_->warn("lease {} expired; reporting under a new one", lease_.load());
       lease_ = 0;
     } else {
-      next_keepalive_ = now + config_.lease_ttl / 3;
+      next_keepalive_ = now + keepalive_interval();
     }
   }
   if (lease_ == 0) {
-    const auto st = etcd_->lease_grant(config_.lease_ttl, &lease_);
+    std::int64_t granted = 0;
+    const auto st = etcd_->lease_grant(config_.lease_ttl, &granted);
     if (!st.ok()) return failed(st);
-    next_keepalive_ = now + config_.lease_ttl / 3;
+    lease_ = granted;
+    next_keepalive_ = now + keepalive_interval();
     reports_dirty_ = true;
     // Reports under an older lease of this machine are stale.
     std::vector<fleet::KeyValue> old;

@@ -86,6 +86,7 @@ class Agent {
                           const Verified& v);
   void observe_hosts();
   void publish_reports();
+  std::chrono::milliseconds keepalive_interval() const;
   void refuse(const std::string& component, const std::string& version, const std::string& why);
   // Waits `d` or until stopped; false when stopped.
   bool pause(std::chrono::milliseconds d);
@@ -124,7 +125,7 @@ class Agent {
   std::map<int, std::string> host_names_;
   std::string agent_report_;
   bool reports_dirty_ = true;
-  std::int64_t lease_ = 0;
+  std::atomic<std::int64_t> lease_{0};  // the reports' lease; the controller campaigns with it
   std::chrono::steady_clock::time_point next_keepalive_{};
   std::chrono::steady_clock::time_point next_etcd_try_{};
   int etcd_failures_ = 0;

@@ -7,10 +7,12 @@
 namespace graft::agent {
 
 RolloutController::RolloutController(AgentConfig config, std::shared_ptr<spdlog::logger> logger,
-                                     std::function<bool()> rolling)
+                                     std::function<bool()> rolling,
+                                     std::function<std::int64_t()> lease)
     : config_(std::move(config)),
       log_(std::move(logger)),
       rolling_(std::move(rolling)),
+      lease_(std::move(lease)),
       keys_(config_.fleet) {}
 
 RolloutController::~RolloutController() {
@@ -40,48 +42,38 @@ bool RolloutController::pause(std::chrono::milliseconds d) {
 void RolloutController::run() {
   int failures = 0;
   while (!stop_) {
-    std::int64_t lease = 0;
-    if (!etcd_->lease_grant(config_.lease_ttl, &lease).ok()) {
-      if (!pause(std::chrono::milliseconds(std::min(5000, 250 << std::min(failures++, 4))))) return;
+    // The agent's own lease (its reports' lease) is the candidate's: one
+    // keep-alive serves both, and a dead agent's turn ends with it.
+    const std::int64_t lease = lease_();
+    if (lease == 0) {
+      if (!pause(std::chrono::milliseconds(200))) return;
+      continue;
+    }
+    fleet::LeaderKey key;
+    const auto st = etcd_->campaign(keys_.controller_election(), lease, config_.machine,
+                                    std::chrono::seconds(60), stop_, &key);
+    if (!st.ok()) {
+      if (st.message != "timed out" &&
+          !pause(std::chrono::milliseconds(std::min(5000, 250 << std::min(failures++, 4))))) {
+        return;
+      }
       continue;
     }
     failures = 0;
-    // Campaign in slices, keeping the lease alive between them.
-    fleet::LeaderKey key;
-    bool won = false;
-    while (!stop_ && !won) {
-      const auto st = etcd_->campaign(keys_.controller_election(), lease, config_.machine,
-                                      config_.lease_ttl / 3, stop_, &key);
-      if (st.ok()) {
-        won = true;
-        break;
-      }
-      std::int64_t ttl = 0;
-      if (!etcd_->lease_keepalive(lease, &ttl).ok() || ttl <= 0) break;
-    }
-    if (!won) continue;
+    if (lease_() != lease) continue;  // the lease ran out while it waited: not a leader
     log_->info("rollout controller: {} leads", config_.machine);
     leading_ = true;
     lead(lease);
     leading_ = false;
-    if (stop_) {
-      (void)etcd_->resign(key);
-      (void)etcd_->lease_revoke(lease);
-    }
+    (void)etcd_->resign(key);
   }
 }
 
 void RolloutController::lead(std::int64_t lease) {
-  auto next_keepalive = std::chrono::steady_clock::now();
   while (!stop_) {
-    if (std::chrono::steady_clock::now() >= next_keepalive) {
-      std::int64_t ttl = 0;
-      const auto st = etcd_->lease_keepalive(lease, &ttl);
-      if (!st.ok() || ttl <= 0) {
-        log_->warn("rollout controller: {} lost its lease; campaigning again", config_.machine);
-        return;
-      }
-      next_keepalive = std::chrono::steady_clock::now() + config_.lease_ttl / 3;
+    if (lease_() != lease) {
+      log_->warn("rollout controller: {} lost its lease; campaigning again", config_.machine);
+      return;
     }
     if (rolling_() && !step()) return;
     if (!pause(std::chrono::milliseconds(300))) return;

@@ -30,8 +30,10 @@ class RolloutController {
  public:
   // `rolling` says whether any rollout is rolling, from the agent's watch of
   // the desired state: while none is, the leader sends etcd nothing.
+  // `lease` is the agent's current lease (0: none yet); the campaign is
+  // tied to it.
   RolloutController(AgentConfig config, std::shared_ptr<spdlog::logger> logger,
-                    std::function<bool()> rolling);
+                    std::function<bool()> rolling, std::function<std::int64_t()> lease);
   ~RolloutController();
   void start();
   void stop();
@@ -48,6 +50,7 @@ class RolloutController {
   AgentConfig config_;
   std::shared_ptr<spdlog::logger> log_;
   std::function<bool()> rolling_;
+  std::function<std::int64_t()> lease_;
   fleet::FleetKeys keys_;
   std::unique_ptr<fleet::EtcdClient> etcd_;
   std::atomic<bool> stop_{false};
