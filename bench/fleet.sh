@@ -5,6 +5,7 @@
 # hosts under call load.
 #
 #   bench/fleet.sh [MACHINES] [HOSTS] [IDLE_SECONDS]    (defaults 20 5 30)
+# Prints a BENCHMARKS.md section (bench/run.sh appends it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/fleet-world.sh
@@ -52,9 +53,18 @@ for ((m = 0; m < MACHINES; m++)); do
 done
 fetched=$(sum_metric graft_agent_fetch_bytes_total)
 size=$(stat -c %s "$W/b/greeter-1.1.0.so")
-printf 'machines x hosts:                %d x %d = %d hosts\n' "$MACHINES" "$HOSTS" "$total"
-printf 'publish -> 100%% serving:         %.2f s\n' "$(echo "$end - $start" | bc)"
-printf 'idle etcd requests per agent:    %.2f per minute (%d agents, %d s)\n' \
-  "$(echo "($after - $before) * 60 / $MACHINES / $IDLE" | bc -l)" "$MACHINES" "$IDLE"
-printf 'agent RSS (mean):                %d KiB\n' $((rss / MACHINES))
-printf 'object bytes fetched per machine: %d (object: %d bytes)\n' $((fetched / MACHINES)) "$size"
+idle=$(echo "($after - $before) * 60 / $MACHINES / $IDLE" | bc -l)
+cat <<MD
+
+## fleet (bench/fleet.sh)
+
+Run on $(date -u +%Y-%m-%dT%H:%MZ): a 3-member etcd, nginx, $MACHINES machines (one graft-agent
+each, \`lease_ttl = 5\`) x $HOSTS test hosts under call load = $total host processes.
+
+| figure | value | target |
+| --- | ---: | ---: |
+| \`fleet publish --deploy\` -> 100% of $total hosts serving it committed (one ring, no bake, no probation) | $(printf '%.2f' "$(echo "$end - $start" | bc)") s | <= 5 s |
+| etcd requests per agent while idle ($IDLE s) | $(printf '%.1f' "$idle") / min | lease keep-alives only (one per \`lease_ttl\`/3 = 36 / min) |
+| agent RSS (mean of $MACHINES) | $((rss / MACHINES)) KiB | |
+| object bytes fetched per machine | $((fetched / MACHINES)) (object: $size bytes) | one fetch per machine |
+MD
