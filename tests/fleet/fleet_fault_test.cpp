@@ -91,8 +91,30 @@ TEST(FleetFaults, KillingTheLeadingControllerHandsOverAndTheRolloutCompletesOnce
   const std::string logs = w.logs();
   EXPECT_EQ(count_in(logs, "promoted to ring 'broad'"), 1u) << logs;
   EXPECT_EQ(count_in(logs, "every ring serves 1.1.0"), 1u) << logs;
-  // The dead machine's reports went with its lease; back, it catches up.
+  // The dead machine's reports went with its lease: the view names it
+  // unreachable. Back, it catches up.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const json s = w.status("greeter");
+        if (!s.is_object()) return false;
+        for (const auto& ring : s["rings"]) {
+          for (const auto& m : ring["unreachable"])
+            if (m == dead->id) return true;
+        }
+        return false;
+      },
+      kDeadline))
+      << w.status("greeter").dump(2);
   w.start_agent(*dead);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const json s = w.status("greeter");
+        for (const auto& ring : s["rings"]) {
+          if (!ring["unreachable"].empty()) return false;
+        }
+        return s.is_object();
+      },
+      kDeadline));
   ASSERT_TRUE(wait_until([&] { return w.hosts_serving("1.1.0") == w.host_count(); }, kDeadline))
       << w.logs();
 }

@@ -39,6 +39,8 @@ class FleetKeys {
     return revocations() + component + "/" + version_key(v);
   }
   std::string machines() const { return root_ + "machines/"; }
+  std::string known() const { return root_ + "known/"; }
+  std::string known(const std::string& machine) const { return known() + machine; }
   std::string agent(const std::string& machine) const { return machines() + machine + "/agent"; }
   std::string host(const std::string& machine, int pid) const {
     return machines() + machine + "/hosts/" + std::to_string(pid);

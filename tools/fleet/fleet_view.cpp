@@ -8,7 +8,8 @@ namespace graft::fleet {
 
 using json = nlohmann::json;
 
-std::vector<RingView> view_rings(const DesiredState& d, const std::vector<KeyValue>& reports) {
+std::vector<RingView> view_rings(const DesiredState& d, const std::vector<KeyValue>& reports,
+                                 const std::vector<KeyValue>& known) {
   std::vector<RingView> rings;
   for (const auto& r : d.rings) {
     RingView v;
@@ -39,6 +40,14 @@ std::vector<RingView> view_rings(const DesiredState& d, const std::vector<KeyVal
         view.refusals.push_back(machine + ": host refused: " + r.value("reason", std::string()));
       }
     }
+  }
+  for (const auto& kv : known) {
+    const auto j = json::parse(kv.value, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) continue;
+    const std::string machine = j.value("machine", std::string());
+    if (ring_of_machine.count(machine) != 0) continue;
+    const int ring = ring_of(d.rings, j.value("bucket", 0u), j.value("label", std::string()));
+    if (ring >= 0) rings[static_cast<std::size_t>(ring)].unreachable.push_back(machine);
   }
   const std::string target = d.version.to_string();
   for (const auto& kv : reports) {

@@ -557,6 +557,15 @@ void Agent::publish_reports() {
     const auto st = etcd_->lease_grant(config_.lease_ttl, &granted);
     if (!st.ok()) return failed(st);
     lease_ = granted;
+    if (!known_written_) {
+      // A record without a lease: the fleet view names this machine
+      // unreachable once its reports are gone.
+      const std::string me =
+          nlohmann::json{{"machine", config_.machine}, {"bucket", bucket_}, {"label", config_.ring}}
+              .dump();
+      if (const auto k = etcd_->put(keys_.known(config_.machine), me); !k.ok()) return failed(k);
+      known_written_ = true;
+    }
     next_keepalive_ = now + keepalive_interval();
     reports_dirty_ = true;
     // Reports under an older lease of this machine are stale.

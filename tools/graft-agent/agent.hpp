@@ -125,6 +125,7 @@ class Agent {
   std::map<int, std::string> host_names_;
   std::string agent_report_;
   bool reports_dirty_ = true;
+  bool known_written_ = false;
   std::atomic<std::int64_t> lease_{0};  // the reports' lease; the controller campaigns with it
   std::chrono::steady_clock::time_point next_keepalive_{};
   std::chrono::steady_clock::time_point next_etcd_try_{};

@@ -442,6 +442,12 @@ void add_status(CLI::App& fleet, Context& ctx) {
       ctx.exit_code = fail("status", exit_for(st), st.message);
       return;
     }
+    std::vector<graft::fleet::KeyValue> known;
+    if (auto st = etcd->range(keys.known(), graft::fleet::prefix_end(keys.known()), &known);
+        !st.ok()) {
+      ctx.exit_code = fail("status", exit_for(st), st.message);
+      return;
+    }
     json out = json::array();
     bool found = false;
     for (const auto& kv : desired) {
@@ -449,7 +455,7 @@ void add_status(CLI::App& fleet, Context& ctx) {
       if (!DesiredState::parse(kv.value, &d)) continue;
       if (!a->component.empty() && d.component != a->component) continue;
       found = true;
-      const auto rings = graft::fleet::view_rings(d, reports);
+      const auto rings = graft::fleet::view_rings(d, reports, known);
       json jr = json::array();
       for (std::size_t i = 0; i < rings.size(); ++i) {
         const auto& r = rings[i];
@@ -462,6 +468,7 @@ void add_status(CLI::App& fleet, Context& ctx) {
                       {"pending", r.pending},
                       {"rolled_back", r.rolled_back},
                       {"other", r.other},
+                      {"unreachable", r.unreachable},
                       {"halting", r.halting},
                       {"refusals", r.refusals}});
       }
@@ -487,7 +494,7 @@ void add_status(CLI::App& fleet, Context& ctx) {
                 << ": " << r["state"].get<std::string>() << " (" << r["note"].get<std::string>()
                 << ")\n";
       TextTable t({"RING", "REACHED", "MACHINES", "HOSTS", "ON TARGET", "PROBATION", "PENDING",
-                   "ROLLED BACK", "OTHER"});
+                   "ROLLED BACK", "OTHER", "UNREACHABLE"});
       for (const auto& ring : r["rings"]) {
         t.add({ring["ring"].get<std::string>(), ring["reached"].get<bool>() ? "yes" : "no",
                std::to_string(ring["machines"].get<int>()),
@@ -500,6 +507,9 @@ void add_status(CLI::App& fleet, Context& ctx) {
       }
       t.print(std::cout);
       for (const auto& ring : r["rings"]) {
+        for (const auto& m : ring["unreachable"])
+          std::cout << "  unreachable: " << m.get<std::string>()
+                    << " (no report: its lease ran out)\n";
         for (const auto& h : ring["halting"])
           std::cout << "  rolled back on " << h.get<std::string>() << "\n";
         for (const auto& f : ring["refusals"])
