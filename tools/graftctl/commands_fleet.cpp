@@ -496,14 +496,14 @@ void add_status(CLI::App& fleet, Context& ctx) {
       TextTable t({"RING", "REACHED", "MACHINES", "HOSTS", "ON TARGET", "PROBATION", "PENDING",
                    "ROLLED BACK", "OTHER", "UNREACHABLE"});
       for (const auto& ring : r["rings"]) {
-        t.add({ring["ring"].get<std::string>(), ring["reached"].get<bool>() ? "yes" : "no",
-               std::to_string(ring["machines"].get<int>()),
-               std::to_string(ring["hosts"].get<int>()),
-               std::to_string(ring["on_target"].get<int>()),
-               std::to_string(ring["probation"].get<int>()),
-               std::to_string(ring["pending"].get<int>()),
-               std::to_string(ring["rolled_back"].get<int>()),
-               std::to_string(ring["other"].get<int>())});
+        t.add(
+            {ring["ring"].get<std::string>(), ring["reached"].get<bool>() ? "yes" : "no",
+             std::to_string(ring["machines"].get<int>()), std::to_string(ring["hosts"].get<int>()),
+             std::to_string(ring["on_target"].get<int>()),
+             std::to_string(ring["probation"].get<int>()),
+             std::to_string(ring["pending"].get<int>()),
+             std::to_string(ring["rolled_back"].get<int>()),
+             std::to_string(ring["other"].get<int>()), std::to_string(ring["unreachable"].size())});
       }
       t.print(std::cout);
       for (const auto& ring : r["rings"]) {
