@@ -178,6 +178,21 @@ TEST(FleetRollout, AReplayedOldReleaseRecordIsRefused) {
       kDeadline))
       << w.status("greeter").dump(2);
   EXPECT_EQ(w.hosts_serving("1.1.0"), w.host_count());
+  // The agent's /metrics says the same: one fetch of the object, its hosts
+  // on 1.1.0, the refusal counted.
+  const std::string log = read_file(w.machines()[0]->agent_log);
+  const auto at = log.find("metrics at ");
+  ASSERT_NE(at, std::string::npos) << log;
+  const std::string url = log.substr(at + 11, log.find('\n', at) - at - 11);
+  std::string metrics;
+  ASSERT_EQ(http_get(url, &metrics), 200) << url;
+  EXPECT_NE(metrics.find("graft_agent_fetch_bytes_total " +
+                         std::to_string(fs::file_size(b / "greeter-1.1.0.so"))),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("version=\"1.1.0\",state=\"serving\"} 1"), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("graft_agent_refusals_total 0"), std::string::npos) << metrics;
+  EXPECT_EQ(http_get(url.substr(0, url.rfind('/')) + "/other"), 404);
   // A release record re-published with another manifest is refused too.
   const auto other = w.bundle(greeter("greeter-1.1.0.so"), "1.1.0", "1.0.0", "20d");
   r = w.publish(other, false);

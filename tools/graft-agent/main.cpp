@@ -56,7 +56,11 @@ int main(int argc, char** argv) {
           config.metrics, [&agent] { return agent.metrics_text(); });
     }
     std::printf("ready %d\n", ::getpid());
-    if (metrics) std::printf("metrics %d\n", metrics->port());
+    if (metrics) {
+      std::printf("metrics %d\n", metrics->port());
+      logger->info("metrics at http://{}:{}/metrics",
+                   config.metrics.substr(0, config.metrics.rfind(':')), metrics->port());
+    }
     std::fflush(stdout);
     int signo = 0;
     sigwait(&stop_signals, &signo);
