@@ -21,3 +21,9 @@ for b in "$build"/bench/bench_*; do
 done
 python3 "$here/write_benchmarks_md.py" "$out" > "$root/BENCHMARKS.md"
 echo "wrote $root/BENCHMARKS.md" >&2
+# [fleet] Fleet figures need a tests build (test host, fixtures) and etcd + nginx.
+fleet_build=${GRAFT_FLEET_BUILD:-$root/build}
+if [ -x "$fleet_build/tests/control/graft_control_test_host" ] && command -v etcd >/dev/null; then
+  echo "running bench/fleet.sh ..." >&2
+  BUILD=$fleet_build "$here/fleet.sh" >> "$root/BENCHMARKS.md"
+fi

@@ -88,6 +88,8 @@ std::string_view to_string(ErrorCode code) noexcept {
       return "state_dir_in_use";
     case ErrorCode::base_missing:
       return "base_missing";
+    case ErrorCode::revoked:
+      return "revoked";
   }
   return "unknown";
 }

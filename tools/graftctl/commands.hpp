@@ -16,5 +16,7 @@ void add_trust_commands(CLI::App& app, Context& ctx);
 void add_control_commands(CLI::App& app, Context& ctx);
 // new-component (a skeleton for component authors).
 void add_scaffold_commands(CLI::App& app, Context& ctx);
+// fleet publish, fleet rollout, fleet status (etcd and an object store).
+void add_fleet_commands(CLI::App& app, Context& ctx);
 
 }  // namespace graftctl

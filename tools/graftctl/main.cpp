@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   graftctl::add_trust_commands(app, ctx);
   graftctl::add_control_commands(app, ctx);
   graftctl::add_scaffold_commands(app, ctx);
+  graftctl::add_fleet_commands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

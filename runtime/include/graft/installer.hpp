@@ -60,6 +60,9 @@ class Installer {
   Status install(const std::filesystem::path& bundle_dir, const SwapOptions& options = {});
   Status rollback(std::string_view component, std::string_view by = "operator");
   Status commit(std::string_view component, std::string_view by = "operator");
+  // A signed revocation folder (graft/revocation.hpp): recorded, so the
+  // version is refused from now on, and rolled back if it serves.
+  Status revoke(const std::filesystem::path& revocation_dir);
   // At host start, after the slots are declared: loads each recorded serving
   // version from the store, verifying it again. A corrupt or missing
   // artifact falls back to the newest good version, said in log and journal.

@@ -62,6 +62,8 @@ enum class ErrorCode {
   state_dir_in_use,
   // A delta bundle names a base object this host's store does not hold.
   base_missing,
+  // A signed revocation withdrew this version: never installed again.
+  revoked,
 };
 
 // A stable, lower-case name for the code ("file_missing"), used in logs,

@@ -1,6 +1,7 @@
 #include "bundle_probe.hpp"
 
 #include <graft/artifact_store.hpp>
+#include <graft/revocation.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -26,6 +27,11 @@ void find_fields(const nlohmann::json& j, std::uint64_t* size, std::string* sha2
 
 BundleCompleteness probe_bundle(const fs::path& bundle) {
   std::error_code ec;
+  // [fleet] A revocation is there in full with its signature beside it.
+  if (is_revocation_folder(bundle)) {
+    return fs::exists(bundle / "revocation.sig", ec) ? BundleCompleteness::complete
+                                                     : BundleCompleteness::incomplete;
+  }
   std::ifstream in(bundle / "manifest.json", std::ios::binary);
   if (!in) return BundleCompleteness::incomplete;
   // A manifest still being written does not parse yet.

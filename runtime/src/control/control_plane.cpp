@@ -1,6 +1,7 @@
 #include <graft/control_plane.hpp>
 #include <graft/host_directory.hpp>
 #include <graft/installer.hpp>
+#include <graft/revocation.hpp>
 #include <graft/runtime.hpp>
 #include <graft/status_board.hpp>
 
@@ -359,6 +360,15 @@ struct ControlPlane::Impl {
   }
 
   void intake(const std::string& name, const fs::path& path) {
+    if (is_revocation_folder(path)) {  // [fleet] a signed revocation, not a bundle
+      if (Status st = installer.revoke(path); !st.ok()) {
+        refuse(name, st);
+      } else {
+        report_move(inbox->retire(name));
+        refresh->raise();
+      }
+      return;
+    }
     VerifiedBundle verified;
     if (Status st = installer.verify(path, &verified); !st.ok()) {
       refuse(name, st);

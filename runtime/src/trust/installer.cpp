@@ -1,4 +1,5 @@
 #include <graft/installer.hpp>
+#include <graft/revocation.hpp>
 
 #include "trust/delta_object.hpp"
 
@@ -142,9 +143,43 @@ struct Installer::Impl {
   // may load its base version (and so record it) before calling restore().
   InstalledState at_start;
   BundleVerifier verifier{TrustedKeys()};
+  TrustedKeys keys;  // for revocations
   std::mutex install_mu;
 
   Runtime& runtime() { return core->runtime; }
+
+  // A revoked version's way back: the newest version below it that the
+  // store keeps and that is not revoked (the recorded previous may be a
+  // newer version that was rolled back, or gone).
+  Status roll_back_below(const std::string& component) {
+    ComponentRecord rec;
+    {
+      std::lock_guard lock(core->state_mu);
+      auto it = core->state.components.find(component);
+      if (it != core->state.components.end()) rec = it->second;
+    }
+    SlotCore* slot = runtime().find(component);
+    const RevocationList revoked(runtime().options().state_dir);
+    std::optional<Version> best;
+    for (const auto& [text, sha] : rec.hashes) {
+      const auto v = Version::parse(text);
+      if (!v || !rec.serving || *v >= *rec.serving || revoked.revoked(component, *v)) continue;
+      if (!best || *v > *best) best = v;
+    }
+    if (slot == nullptr || !best) {
+      return Status(ErrorCode::no_previous,
+                    "component '" + component + "': no earlier version kept in the store");
+    }
+    Artifact artifact;
+    if (Status got = runtime().store().get(rec.hashes[best->to_string()], &artifact); !got) {
+      return got;
+    }
+    SwapOptions o;
+    o.allow_older = true;
+    o.expect_version = best;
+    o.by = "revocation";
+    return slot->install(artifact, o);
+  }
 
   Status refuse(const Status& s, const fs::path& bundle, const std::string& component,
                 const std::string& version, const std::string& by) {
@@ -170,6 +205,10 @@ struct Installer::Impl {
       if (checks != nullptr) checks->push_back({check, false, s.message()});
       return s;
     };
+    if (std::string why;
+        RevocationList(runtime().options().state_dir).revoked(m.component, m.version, &why)) {
+      return fail("revocation", Status(ErrorCode::revoked, who + ": revoked (" + why + ")"));
+    }
     SlotCore* slot = runtime().find(m.component);
     if (slot == nullptr) {
       return fail("component",
@@ -236,6 +275,7 @@ Installer::Installer(Runtime& runtime, InstallerOptions options) : impl_(std::ma
                                                 dir / "journal.jsonl", options.kept_versions);
   TrustedKeys keys;
   if (Status s = TrustedKeys::load(options.trusted_keys, &keys); !s) throw Error(s);
+  impl_->keys = keys;
   impl_->verifier = BundleVerifier(std::move(keys));
   InstalledState st;
   if (Status s = InstalledState::load(impl_->core->state_file, &st); !s) {
@@ -401,6 +441,18 @@ Status Installer::rollback(std::string_view component, std::string_view by) {
   o.expect_version = rec.previous;
   o.by = std::string(by);
   return slot->install(artifact, o);
+}
+
+Status Installer::revoke(const fs::path& revocation_dir) {
+  return apply_revocation(
+      revocation_dir, impl_->keys, impl_->runtime().options().state_dir,
+      [this](const std::string& component) -> std::optional<Version> {
+        std::lock_guard lock(impl_->core->state_mu);
+        auto it = impl_->core->state.components.find(component);
+        return it == impl_->core->state.components.end() ? std::nullopt : it->second.serving;
+      },
+      [this](const std::string& component) { return impl_->roll_back_below(component); },
+      impl_->runtime().logger());
 }
 
 Status Installer::commit(std::string_view component, std::string_view by) {

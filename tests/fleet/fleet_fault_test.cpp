@@ -1,0 +1,167 @@
+// The fleet under faults: the etcd leader killed mid-rollout, the leading
+// controller killed, etcd down altogether. Each waits on state with a
+// deadline.
+#include "etcd_client.hpp"
+#include "fleet_world.hpp"
+
+namespace graft::testing {
+namespace {
+
+using nlohmann::json;
+constexpr auto kDeadline = std::chrono::seconds(90);
+
+std::string state_of(FleetWorld& w) {
+  const json s = w.status("greeter");
+  return s.is_object() ? s.value("state", std::string()) : std::string();
+}
+
+// Ring `ring` has hosts and all of them serve the target, committed.
+bool ring_on_target(FleetWorld& w, std::size_t ring) {
+  const json s = w.status("greeter");
+  if (!s.is_object() || s["rings"].size() <= ring) return false;
+  const json& r = s["rings"][ring];
+  return r["hosts"].get<int>() > 0 && r["hosts"] == r["on_target"];
+}
+
+std::size_t count_in(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
+void start_rollout(FleetWorld& w, const std::string& bake) {
+  const auto b = w.bundle(component_file("greeter-1.1.0.so"), "1.1.0", "1.0.0");
+  auto r = w.publish(b, false);
+  ASSERT_EQ(r.code, 0) << describe_run(r);
+  r = w.graftctl({"fleet", "rollout", "start", "greeter", "1.1.0", "--rings",
+                  "canary:1%,broad:100%", "--bake", bake});
+  ASSERT_EQ(r.code, 0) << describe_run(r);
+}
+
+TEST(FleetFaults, KillingTheEtcdLeaderMidRolloutDoesNotStopIt) {
+  FleetOptions o;
+  o.etcd_members = 3;
+  o.machines = 4;
+  o.hosts_per_machine = 1;
+  o.labels = {"canary"};
+  FleetWorld w(o);
+  start_rollout(w, "2s");
+  ASSERT_TRUE(wait_until([&] { return ring_on_target(w, 0); }, kDeadline)) << w.logs();
+  const int leader = w.etcd().leader();
+  ASSERT_GE(leader, 0);
+  w.etcd().kill(static_cast<std::size_t>(leader));
+  ASSERT_TRUE(wait_until([&] { return state_of(w) == "complete"; }, kDeadline))
+      << w.status("greeter").dump(2) << w.logs();
+  ASSERT_TRUE(wait_until([&] { return w.hosts_serving("1.1.0") == w.host_count(); }, kDeadline));
+  for (const auto& report : w.stop_hosts())
+    EXPECT_EQ(report["failures"], 0) << report.dump();
+}
+
+TEST(FleetFaults, KillingTheLeadingControllerHandsOverAndTheRolloutCompletesOnce) {
+  FleetOptions o;
+  o.machines = 4;
+  o.hosts_per_machine = 1;
+  o.labels = {"canary"};
+  o.lease_ttl = 3;
+  FleetWorld w(o);
+  fleet::EtcdOptions eo;
+  eo.endpoints = w.etcd().endpoints();
+  fleet::EtcdClient etcd(eo);
+  auto leader_id = [&] {
+    std::optional<fleet::KeyValue> kv;
+    return etcd.leader("/graft/test/controller", &kv).ok() && kv ? kv->value : std::string();
+  };
+  ASSERT_TRUE(wait_until([&] { return !leader_id().empty(); }, kDeadline));
+  const std::string first = leader_id();
+  // A long bake keeps the rollout in the canary ring while the leader dies.
+  start_rollout(w, "4s");
+  ASSERT_TRUE(wait_until([&] { return ring_on_target(w, 0); }, kDeadline)) << w.logs();
+  FleetWorld::Machine* dead = nullptr;
+  for (auto& m : w.machines()) {
+    if (m->id == first) dead = m.get();
+  }
+  ASSERT_NE(dead, nullptr) << first;
+  dead->agent.kill_hard();
+  dead->agent.reap();
+  ASSERT_TRUE(wait_until([&] { return !leader_id().empty() && leader_id() != first; }, kDeadline));
+  ASSERT_TRUE(wait_until([&] { return state_of(w) == "complete"; }, kDeadline))
+      << w.status("greeter").dump(2) << w.logs();
+  // Each promotion was made once, whoever led at the time.
+  const std::string logs = w.logs();
+  EXPECT_EQ(count_in(logs, "promoted to ring 'broad'"), 1u) << logs;
+  EXPECT_EQ(count_in(logs, "every ring serves 1.1.0"), 1u) << logs;
+  // The dead machine's reports went with its lease: the view names it
+  // unreachable. Back, it catches up.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const json s = w.status("greeter");
+        if (!s.is_object()) return false;
+        for (const auto& ring : s["rings"]) {
+          for (const auto& m : ring["unreachable"])
+            if (m == dead->id) return true;
+        }
+        return false;
+      },
+      kDeadline))
+      << w.status("greeter").dump(2);
+  w.start_agent(*dead);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const json s = w.status("greeter");
+        for (const auto& ring : s["rings"]) {
+          if (!ring["unreachable"].empty()) return false;
+        }
+        return s.is_object();
+      },
+      kDeadline));
+  ASSERT_TRUE(wait_until([&] { return w.hosts_serving("1.1.0") == w.host_count(); }, kDeadline))
+      << w.logs();
+}
+
+TEST(FleetFaults, WithEtcdDownHostsKeepServingAndTheRolloutResumesAfter) {
+  FleetOptions o;
+  o.etcd_members = 3;
+  o.machines = 3;
+  o.hosts_per_machine = 1;
+  o.labels = {"canary"};
+  FleetWorld w(o);
+  start_rollout(w, "2s");
+  ASSERT_TRUE(wait_until([&] { return ring_on_target(w, 0); }, kDeadline)) << w.logs();
+  w.etcd().kill_all();
+  // Every agent has noticed and backed off five times (200 ms doubling:
+  // about 6 s down, past the agents' 3 s leases)...
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const auto& m : w.machines()) {
+          if (count_in(read_file(m->agent_log), "watch of /graft/test/desired/:") < 5) return false;
+        }
+        return true;
+      },
+      kDeadline));
+  // ...while every host keeps serving: its calls keep rising.
+  auto calls = [&] {
+    std::uint64_t n = 0;
+    for (const auto& m : w.machines()) {
+      for (const auto& h : m->hosts) {
+        const auto s = read_status_board(HostDirectory(m->run_dir).board_name(h->process.pid()));
+        if (s) {
+          for (const auto& c : s->components)
+            n += c.calls;
+        }
+      }
+    }
+    return n;
+  };
+  const auto before = calls();
+  ASSERT_TRUE(wait_until([&] { return calls() > before + 1000; }, kDeadline));
+  w.etcd().restart_all();
+  ASSERT_TRUE(wait_until([&] { return state_of(w) == "complete"; }, kDeadline))
+      << w.status("greeter").dump(2) << w.logs();
+  ASSERT_TRUE(wait_until([&] { return w.hosts_serving("1.1.0") == w.host_count(); }, kDeadline));
+  for (const auto& report : w.stop_hosts())
+    EXPECT_EQ(report["failures"], 0) << report.dump();
+}
+
+}  // namespace
+}  // namespace graft::testing
