@@ -229,12 +229,19 @@ TEST_F(InstallRefusalTest, AnotherBuildOfTheHighestVersionIsRefusedAsDowngrade) 
                  {"greeter 1.0.0 (a)", "a different build of 1.0.0 (a)"});
 }
 
-TEST_F(InstallRefusalTest, ReapplyingTheServingVersionIsRefusedAsNotNewer) {
+// The exact build that serves is not installed again, and not refused:
+// re-running an install is safe.
+TEST_F(InstallRefusalTest, ReapplyingTheServingBuildIsAlreadyServing) {
   const fs::path b = bundle_a();
   ASSERT_TRUE(host_->installer->install(b).ok());
-  expect_refused(host_->installer->install(b), ErrorCode::not_newer,
-                 {"greeter", "1.0.0 (a)", "not newer than the serving version"}, "1.0.0 (a)",
-                 kTagA);
+  InstallOutcome outcome;
+  const Status again = host_->installer->install(b, {}, &outcome);
+  EXPECT_TRUE(again.ok()) << again.message();
+  EXPECT_TRUE(outcome.already_serving);
+  EXPECT_EQ(outcome.version, "1.0.0 (a)");
+  EXPECT_EQ(host_->serving(), "1.0.0 (a)");
+  EXPECT_EQ(host_->tag(), kTagA);
+  EXPECT_FALSE(journal_has(state_dir(), "refused", [](const json&) { return true; }));
 }
 
 TEST_F(InstallRefusalTest, AllowOlderToAVersionThatWasNotServingJustBeforeIsRefusedAsDowngrade) {
