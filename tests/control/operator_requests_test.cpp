@@ -7,6 +7,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdio>
+#include <functional>
 #include <thread>
 
 namespace graft::testing {
@@ -323,6 +325,164 @@ TEST_F(StateCarried, InboxAutoInstallAndApproveCarryState) {
     const json report = a.stop();
     EXPECT_EQ(report["counter_resets"], 0) << report.dump();
   }
+}
+
+// --- every refusal on record ---------------------------------------------------
+
+// One bundle for each refusal code, and the paths it can take into a host:
+// graftctl install, the inbox with auto-install on (installed at once) and
+// off (verified and held). Each refusal leaves exactly one journal line with
+// its code and one log line naming the bundle. (The in-process Installer
+// API: tests/trust/install_refusal_test.cpp.)
+class RefusalMatrix : public OperatorRequests {
+ protected:
+  struct Case {
+    std::string code;
+    std::function<fs::path(const fs::path& where)> make;
+    bool after_upgrade = false;  // needs the host on 1.1.0 first
+  };
+
+  fs::path fresh(const fs::path& where) {
+    return make_bundle(keys_, "greeter-1.1.0.so", "1.1.0", "1.0.0", where);
+  }
+
+  static void edit_manifest(const fs::path& bundle, const std::function<void(json&)>& edit) {
+    json m = json::parse(read_file(bundle / "manifest.json"));
+    edit(m);
+    std::ofstream(bundle / "manifest.json", std::ios::trunc) << m.dump(2);
+  }
+
+  std::vector<Case> cases() {
+    return {
+        {"unknown_key",
+         [this](const fs::path& w) {
+           fs::create_directories(dir_ / "stranger");
+           static KeyPair stranger;
+           if (stranger.secret_key.empty()) stranger = make_keys(dir_ / "stranger");
+           return make_bundle(stranger, "greeter-1.1.0.so", "1.1.0", "1.0.0", w);
+         }},
+        {"bad_signature",
+         [this](const fs::path& w) {
+           fresh(w);
+           edit_manifest(w, [](json& m) { m["created"] = "2026-01-01T00:00:00Z"; });
+           return w;
+         }},
+        {"bundle_invalid",
+         [this](const fs::path& w) {
+           fresh(w);
+           edit_manifest(w, [](json& m) { m.erase("component"); });
+           return w;
+         }},
+        {"size_mismatch",
+         [this](const fs::path& w) {
+           fresh(w);
+           std::ofstream(bundle_object(w), std::ios::app) << "extra bytes";
+           return w;
+         }},
+        {"hash_mismatch",
+         [this](const fs::path& w) {
+           fresh(w);
+           std::fstream f(bundle_object(w), std::ios::in | std::ios::out | std::ios::binary);
+           f.seekp(100);
+           f.put('\x5a');
+           return w;
+         }},
+        {"expired",
+         [this](const fs::path& w) {
+           const RunResult r =
+               run_program({GRAFTCTL_PATH, "bundle", "--key", keys_.secret_key.string(), "--so",
+                            component_file("greeter-1.1.0.so").string(), "--version", "1.1.0",
+                            "--applies-to", "1.0.0", "--expires", "1s", "--out", w.string()});
+           EXPECT_EQ(r.code, 0) << describe(r);
+           // Valid for one second: wait until a verifier sees it expired.
+           EXPECT_TRUE(eventually([&] {
+             const RunResult v = run_program(
+                 {GRAFTCTL_PATH, "verify", w.string(), "--trust", keys_.public_key.string()});
+             return v.code != 0 && (v.out + v.err).find("expired") != std::string::npos;
+           }));
+           return w;
+         }},
+        {"wrong_base",
+         [this](const fs::path& w) {
+           return make_bundle(keys_, "greeter-1.1.0.so", "1.1.0", "0.9.0", w);
+         }},
+        {"downgrade",
+         [this](const fs::path& w) {
+           return make_bundle(keys_, "greeter-1.0.0.so", "1.0.0", "1.0.0", w);
+         },
+         true},
+    };
+  }
+
+  static std::size_t refused_lines(const TestHost& h, const std::string& code) {
+    std::size_t n = 0;
+    for (const auto& line : h.journal()) {
+      if (line.is_object() && line.value("event", "") == "refused" &&
+          line.value("code", "") == code) {
+        ++n;
+      }
+    }
+    return n;
+  }
+
+  static std::size_t log_lines(const TestHost& h, const std::string& text) {
+    std::size_t n = 0;
+    std::istringstream in(h.log());
+    for (std::string line; std::getline(in, line);) {
+      if (line.find(text) != std::string::npos) ++n;
+    }
+    return n;
+  }
+};
+
+TEST_F(RefusalMatrix, EveryRefusalCodeOnEveryPathIsJournaledAndLoggedOnce) {
+  std::string table;
+  for (const std::string path : {"graftctl", "inbox auto-install", "inbox held"}) {
+    SCOPED_TRACE(path);
+    const bool inbox = path != "graftctl";
+    const fs::path inbox_dir = dir_ / ("inbox-" + std::to_string(table.size()));
+    HostOptions o = host("matrix-" + std::to_string(table.size()));
+    if (inbox) {
+      fs::create_directories(inbox_dir);
+      o.inbox = inbox_dir;
+      o.auto_install = path == "inbox auto-install";
+    }
+    TestHost h(dir_.path(), run_dir_, o);
+    h.start();
+    bool upgraded = false;
+    for (const Case& c : cases()) {
+      SCOPED_TRACE(c.code);
+      if (c.after_upgrade && !upgraded) {
+        ASSERT_EQ(graftctl(run_dir_, {"install", bundle_.string()}).code, 0);
+        upgraded = true;
+      }
+      const std::string name = c.code + "-" + std::to_string(table.size());
+      const fs::path staged = c.make(dir_ / "staged" / name);
+      const std::size_t journal_before = refused_lines(h, c.code);
+      if (inbox) {
+        fs::rename(staged, inbox_dir / name);
+        ASSERT_TRUE(
+            eventually([&] { return fs::exists(inbox_dir / "refused" / (name + ".reason")); },
+                       std::chrono::seconds(15)))
+            << h.log();
+      } else {
+        const RunResult r = graftctl(run_dir_, {"install", staged.string(), "--json"});
+        EXPECT_EQ(r.code, 1) << describe(r);
+        const json answer = json::parse(r.out, nullptr, false);
+        EXPECT_EQ(answer["results"][0]["error"]["code"], c.code) << r.out;
+      }
+      EXPECT_TRUE(eventually([&] { return refused_lines(h, c.code) == journal_before + 1; }))
+          << read_file(h.state_dir() / "journal.jsonl");
+      EXPECT_TRUE(eventually([&] { return log_lines(h, "refused bundle " + name + ":") == 1; }))
+          << h.log();
+      table += path + " x " + c.code + ": journal +" +
+               std::to_string(refused_lines(h, c.code) - journal_before) + ", log " +
+               std::to_string(log_lines(h, "refused bundle " + name + ":")) + "\n";
+    }
+    EXPECT_EQ(h.board_version(), upgraded ? "1.1.0" : "1.0.0");
+    EXPECT_EQ(h.stop()["failures"], 0);
+  }
+  std::printf("%s", table.c_str());
 }
 
 }  // namespace
