@@ -4,6 +4,7 @@
 // already serves is a no-op.
 #include "control_fixture.hpp"
 
+#include <pwd.h>
 #include <signal.h>
 
 #include <atomic>
@@ -483,6 +484,98 @@ TEST_F(RefusalMatrix, EveryRefusalCodeOnEveryPathIsJournaledAndLoggedOnce) {
     EXPECT_EQ(h.stop()["failures"], 0);
   }
   std::printf("%s", table.c_str());
+}
+
+// --- clear words for each mistake ----------------------------------------------
+
+TEST_F(OperatorRequests, MistakesGetTheirOwnWordsAndExitCodes) {
+  const RunResult typo = graftctl(run_dir_, {"instal", bundle_.string()});
+  EXPECT_EQ(typo.code, 2) << describe(typo);
+  EXPECT_NE(typo.err.find("unknown command 'instal'; did you mean 'install'?"), std::string::npos)
+      << describe(typo);
+  const RunResult nonsense = graftctl(run_dir_, {"frobnicate"});
+  EXPECT_EQ(nonsense.code, 2) << describe(nonsense);
+  EXPECT_NE(nonsense.err.find("unknown command 'frobnicate'"), std::string::npos)
+      << describe(nonsense);
+
+  const RunResult pub =
+      run_program({GRAFTCTL_PATH, "bundle", "--key", keys_.public_key.string(), "--so",
+                   component_file("greeter-1.1.0.so").string(), "--version", "1.1.0",
+                   "--applies-to", "1.0.0", "--out", (dir_ / "never").string()});
+  EXPECT_EQ(pub.code, 2) << describe(pub);
+  EXPECT_NE(pub.err.find("is a public key; --key wants the secret key file"), std::string::npos)
+      << describe(pub);
+  EXPECT_EQ(pub.err.find("chmod"), std::string::npos) << describe(pub);
+
+  const RunResult none = graftctl(run_dir_, {"rollback", "greeter"});
+  EXPECT_EQ(none.code, 3) << describe(none);
+  EXPECT_NE(none.err.find("hosts of another user are not visible"), std::string::npos)
+      << describe(none);
+
+  if (::geteuid() == 0) {
+    const passwd* nobody = ::getpwnam("nobody");
+    ASSERT_NE(nobody, nullptr);
+    // As a host leaves it: owner only.
+    fs::permissions(run_dir_, fs::perms::owner_all, fs::perm_options::replace);
+    const RunResult denied = run_program(
+        {GRAFTCTL_PATH, "rollback", "greeter", "--run-dir", run_dir_.string()}, {}, nobody->pw_uid);
+    EXPECT_EQ(denied.code, 3) << describe(denied);
+    EXPECT_NE(denied.err.find("permission denied reading the run dir"), std::string::npos)
+        << describe(denied);
+  }
+}
+
+TEST_F(OperatorRequests, ApproveOfABundleSeveralHostsHoldNeedsHost) {
+  std::vector<std::unique_ptr<TestHost>> hosts;
+  for (const std::string name : {"east", "west"}) {
+    const fs::path inbox = dir_ / ("inbox-" + name);
+    fs::create_directories(inbox);
+    HostOptions o = host(name);
+    o.inbox = inbox;
+    hosts.push_back(std::make_unique<TestHost>(dir_.path(), run_dir_, o));
+    hosts.back()->start();
+    make_bundle(keys_, "greeter-1.1.0.so", "1.1.0", "1.0.0", dir_ / ("staged-" + name));
+    fs::rename(dir_ / ("staged-" + name), inbox / "greeter-1.1.0");
+  }
+  for (auto& h : hosts) {
+    ASSERT_TRUE(eventually([&] {
+      const auto s = read_status_board(h->board());
+      return s && !s->pending.empty();
+    }));
+  }
+  const RunResult ambiguous = graftctl(run_dir_, {"approve", "greeter-1.1.0"});
+  EXPECT_EQ(ambiguous.code, 2) << describe(ambiguous);
+  EXPECT_NE(ambiguous.err.find("2 hosts hold a pending bundle 'greeter-1.1.0': "),
+            std::string::npos)
+      << describe(ambiguous);
+  EXPECT_NE(ambiguous.err.find("east (pid"), std::string::npos) << ambiguous.err;
+  EXPECT_NE(ambiguous.err.find("west (pid"), std::string::npos) << ambiguous.err;
+  EXPECT_EQ(hosts[0]->board_version(), "1.0.0");
+  EXPECT_EQ(hosts[1]->board_version(), "1.0.0");
+  const RunResult one = graftctl(run_dir_, {"approve", "greeter-1.1.0", "--host", "west"});
+  EXPECT_EQ(one.code, 0) << describe(one);
+  EXPECT_EQ(hosts[0]->board_version(), "1.0.0");
+  EXPECT_EQ(hosts[1]->board_version(), "1.1.0");
+  for (auto& h : hosts)
+    EXPECT_EQ(h->stop()["failures"], 0);
+}
+
+TEST_F(OperatorRequests, CommitSaysWhatItReleased) {
+  HostOptions o = host("committing");
+  o.probation_ms = 600000;
+  TestHost a(dir_.path(), run_dir_, o);
+  a.start();
+  ASSERT_EQ(graftctl(run_dir_, {"install", bundle_.string()}).code, 0);
+  const RunResult commit = graftctl(run_dir_, {"commit", "greeter"});
+  EXPECT_EQ(commit.code, 0) << describe(commit);
+  EXPECT_NE(commit.out.find("committed greeter 1.1.0 (previous version 1.0.0 released)"),
+            std::string::npos)
+      << commit.out;
+  const RunResult again = graftctl(run_dir_, {"commit", "greeter"});
+  EXPECT_EQ(again.code, 0) << describe(again);
+  EXPECT_NE(again.out.find("committed greeter 1.1.0 (nothing was in probation)"), std::string::npos)
+      << again.out;
+  EXPECT_EQ(a.stop()["failures"], 0);
 }
 
 }  // namespace
