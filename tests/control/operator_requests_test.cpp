@@ -57,9 +57,20 @@ class OperatorRequests : public ::testing::Test {
 void expect_rollback_does_not_toggle(TestHost& a, const fs::path& run_dir, const fs::path& bundle) {
   const RunResult install = graftctl(run_dir, {"install", bundle.string()});
   ASSERT_EQ(install.code, 0) << describe(install);
+  // The board shows the change as soon as the request returns, with the
+  // version a rollback would go back to.
+  const auto board = read_status_board(a.board());
+  ASSERT_TRUE(board);
+  ASSERT_EQ(board->components.size(), 1u);
+  EXPECT_EQ(board->components[0].version, "1.1.0");
+  EXPECT_EQ(board->components[0].previous_version, "1.0.0");
   const RunResult first = graftctl(run_dir, {"rollback", "greeter"});
   ASSERT_EQ(first.code, 0) << describe(first);
   EXPECT_NE(first.out.find("rolled back greeter 1.0.0 (was 1.1.0"), std::string::npos) << first.out;
+  const auto after = read_status_board(a.board());
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->components[0].version, "1.0.0");
+  EXPECT_EQ(after->components[0].previous_version, "");  // nothing to go back to
   const RunResult second = graftctl(run_dir, {"rollback", "greeter", "--json"});
   EXPECT_EQ(second.code, 1) << describe(second);
   const json answer = json::parse(second.out, nullptr, false);
@@ -575,6 +586,28 @@ TEST_F(OperatorRequests, CommitSaysWhatItReleased) {
   EXPECT_EQ(again.code, 0) << describe(again);
   EXPECT_NE(again.out.find("committed greeter 1.1.0 (nothing was in probation)"), std::string::npos)
       << again.out;
+  EXPECT_EQ(a.stop()["failures"], 0);
+}
+
+TEST_F(OperatorRequests, TopJsonHasCallsPerSecond) {
+  TestHost a(dir_.path(), run_dir_, host("busy"));
+  a.start();
+  ASSERT_TRUE(eventually([&] {
+    const auto s = read_status_board(a.board());
+    return s && !s->components.empty() && s->components[0].calls > 0;
+  }));
+  const RunResult top =
+      graftctl(run_dir_, {"top", "--json", "--iterations", "2", "--interval", "500"});
+  ASSERT_EQ(top.code, 0) << describe(top);
+  std::istringstream lines(top.out);
+  std::vector<json> frames;
+  for (std::string line; std::getline(lines, line);)
+    frames.push_back(json::parse(line, nullptr, false));
+  ASSERT_EQ(frames.size(), 2u) << top.out;
+  // No rate on the first frame; the host is under load, so one on the second.
+  EXPECT_TRUE(frames[0]["hosts"][0]["components"][0]["calls_per_second"].is_null()) << top.out;
+  EXPECT_GT(frames[1]["hosts"][0]["components"][0]["calls_per_second"].get<double>(), 0.0)
+      << top.out;
   EXPECT_EQ(a.stop()["failures"], 0);
 }
 

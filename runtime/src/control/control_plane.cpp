@@ -164,12 +164,21 @@ struct ControlPlane::Impl {
     s.refreshes = refreshes;
     s.auto_install = policy.auto_install();
     s.has_inbox = !options.inbox_dir.empty();
+    // PREVIOUS is what a rollback would go back to: the slot's previous
+    // version in probation, else the recorded one (reloaded from the store).
+    const InstalledState recorded = installer.state();
     for (const SlotStatus& st : runtime.status()) {
       BoardComponent c;
       c.name = st.component;
       c.interface_id = st.interface_id;
       c.version = st.version;
       c.previous_version = st.previous_version;
+      if (c.previous_version.empty()) {
+        auto it = recorded.components.find(st.component);
+        if (it != recorded.components.end() && it->second.previous) {
+          c.previous_version = it->second.previous->to_string();
+        }
+      }
       c.state = std::string(to_string(st.state));
       c.calls = st.calls;
       c.errors = st.errors;
