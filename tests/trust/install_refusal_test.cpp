@@ -30,6 +30,16 @@ class InstallRefusalTest : public TrustTest {
     EXPECT_TRUE(journal_has(state_dir(), "refused",
                             [&](const json& j) { return j.value("code", "") == to_string(code); }))
         << "no 'refused' journal line with code " << to_string(code);
+    // One log line per refusal, with its code (the in-process path of the
+    // refusal matrix; graftctl and the inbox: operator_requests_test.cpp).
+    std::size_t lines = 0;
+    for (const auto& line : host_->log.sink->last_formatted()) {
+      if (line.find("refused") != std::string::npos &&
+          line.find(s.message()) != std::string::npos) {
+        ++lines;
+      }
+    }
+    EXPECT_EQ(lines, 1u) << "log lines naming the refusal " << to_string(code);
   }
 
   std::unique_ptr<TestHost> host_;

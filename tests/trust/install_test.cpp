@@ -188,6 +188,22 @@ TEST_F(InstallTest, OperatorRollbackAfterARestartReturnsToTheRecordedPrevious) {
   EXPECT_EQ(host->serving(), "1.0.0");
 }
 
+// A host that loads its base before it makes the Installer (the base's hash
+// is not recorded): a rollback still goes back to it, once.
+TEST_F(InstallTest, RollbackToABaseLoadedBeforeTheInstallerListened) {
+  auto host = start_host();
+  host->installer.reset();
+  ASSERT_TRUE(host->greeter->load(greeter_base_so()).ok());
+  host->installer =
+      std::make_unique<Installer>(*host->runtime, InstallerOptions{{key_.public_file}});
+  ASSERT_TRUE(host->installer->install(bundle_a()).ok());
+  const Status back = host->installer->rollback("greeter");
+  ASSERT_TRUE(back.ok()) << back.message();
+  EXPECT_EQ(host->serving(), "1.0.0");
+  EXPECT_EQ(host->installer->rollback("greeter").code(), ErrorCode::no_previous);
+  EXPECT_EQ(host->serving(), "1.0.0");
+}
+
 TEST_F(InstallTest, RollbackAndCommitOfAnUndeclaredComponentAreRefused) {
   auto host = base_host();
   EXPECT_EQ(host->installer->rollback("counter").code(), ErrorCode::unknown_component);

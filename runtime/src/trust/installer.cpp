@@ -508,10 +508,13 @@ Status Installer::rollback(std::string_view component_view, std::string_view by_
   // After a commit or a restart: the recorded previous version's store copy.
   auto h = rec.hashes.find(target);
   if (h == rec.hashes.end()) {
-    return impl_->refuse(
-        Status(ErrorCode::state_corrupt, "component '" + component + "': cannot roll back to " +
-                                             target + ": its hash is not recorded"),
-        {}, component, target, by);
+    // A version the host loaded itself before the Installer listened (its
+    // hash is not recorded): the slot still knows the file it replaced at
+    // the swap that recorded it as previous.
+    if (Status s = slot->rollback(by, mode); !s) {
+      return impl_->refuse(s, {}, component, target, by, /*slot_logged=*/true);
+    }
+    return Status();
   }
   Artifact artifact;
   if (Status got = impl_->runtime().store().get(h->second, &artifact); !got) {
