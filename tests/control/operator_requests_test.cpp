@@ -190,6 +190,13 @@ TEST_F(OperatorRequests, RequestToStoppedHostIsNotAppliedAfterItsDeadline) {
   a.start();
   ASSERT_EQ(graftctl(run_dir_, {"install", bundle_.string()}).code, 0);
   ASSERT_EQ(::kill(a.pid(), SIGSTOP), 0);
+  // kill() only queues the stop: wait until the kernel reports it stopped.
+  const auto stopped = [&] {
+    const std::string stat = read_file("/proc/" + std::to_string(a.pid()) + "/stat");
+    const auto paren = stat.rfind(')');
+    return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'T';
+  };
+  ASSERT_TRUE(eventually(stopped));
   const RunResult late = graftctl(run_dir_, {"rollback", "greeter", "--timeout", "300"});
   ASSERT_EQ(::kill(a.pid(), SIGCONT), 0);
   EXPECT_EQ(late.code, 4) << describe(late);

@@ -123,10 +123,12 @@ HostAnswer ask(const graft::HostEntry& host, Request request, int timeout_ms) {
   namespace c = graft::control;
   if (c::is_change(request.command)) {
     if (request.id == 0) request.id = new_request_id();
-    // The host must not start it once we stop waiting for the answer.
+    // The host must not start it once we stop waiting for the answer. On
+    // CLOCK_MONOTONIC, which the host (same machine) shares and which
+    // nobody can step back.
     request.deadline_ms = static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(
-            (std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms))
+            (std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms))
                 .time_since_epoch())
             .count());
   } else if (request.id == 0) {

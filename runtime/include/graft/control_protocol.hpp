@@ -1,7 +1,7 @@
 // The control protocol between graftctl and a host: each message is a frame,
 // a 4-byte big-endian payload length followed by that many bytes of JSON.
 //
-//   request: {"version":2,"id":7,"deadline_ms":1764687600000,
+//   request: {"version":2,"id":7,"deadline_ms":4520316,
 //             "command":"rollback","component":"greeter","mode":"automatic"}
 //   reply:   {"version":2,"id":7,"ok":true,"result":{...}}
 //            {"version":2,"id":7,"ok":false,
@@ -9,7 +9,8 @@
 //
 // Requests that change a host (install, rollback, commit, approve) are
 // applied at most once: they carry a non-zero id, unique per request, and a
-// deadline (milliseconds since the Unix epoch). The host does not start a
+// deadline (milliseconds on CLOCK_MONOTONIC, which client and host share on
+// one machine and which cannot be stepped back). The host does not start a
 // request whose deadline has passed (kind "expired": not applied), and a
 // request whose id it has seen answers the first outcome again.
 //
@@ -54,8 +55,9 @@ struct Request {
   std::string bundle;
   bool all = false;
   std::optional<bool> auto_install;
-  // Milliseconds since the Unix epoch after which the host must not start
-  // the request; required (non-zero) with a non-zero id on changes.
+  // CLOCK_MONOTONIC milliseconds (std::chrono::steady_clock) from which on
+  // the host must not start the request; required (non-zero) with a
+  // non-zero id on changes.
   std::uint64_t deadline_ms = 0;
   // install, approve, rollback: "immediate", "quiesce" or "automatic"
   // (empty: automatic, state carried when both versions can).

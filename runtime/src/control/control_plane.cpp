@@ -75,9 +75,12 @@ std::string ok_reply(std::uint64_t id, const json& result) {
   return control::encode_ok_reply(id, result.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-std::uint64_t unix_ms_now() {
+// Deadlines are on CLOCK_MONOTONIC (steady_clock), which every process of
+// the machine shares and nobody can set: a wall clock stepped back while a
+// host was stopped must not revive a request its client gave up on.
+std::uint64_t monotonic_ms_now() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
+                                        std::chrono::steady_clock::now().time_since_epoch())
                                         .count());
 }
 
@@ -283,7 +286,7 @@ struct ControlPlane::Impl {
 
   std::string change(const Request& r) {
     try {
-      if (r.deadline_ms != 0 && unix_ms_now() > r.deadline_ms) {
+      if (r.deadline_ms != 0 && monotonic_ms_now() >= r.deadline_ms) {
         const std::string what = std::string(to_string(r.command)) + " " +
                                  (r.command == Command::install || r.command == Command::approve
                                       ? (r.all ? std::string("--all") : r.bundle)
