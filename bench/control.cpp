@@ -1,6 +1,8 @@
-// The control plane's two figures: the round trip of `graftctl status`
-// (a whole graftctl process reading a host's board), and the time from a
-// bundle landing in the inbox to the new version serving.
+// The control plane's figures: the round trip of `graftctl status` (a whole
+// graftctl process reading a host's board), a whole `graftctl install` as an
+// operator runs it from the shell (process start included) beside a bare
+// graftctl process start, and the time from a bundle landing in the inbox
+// to the new version serving.
 #include "greeter.h"
 
 #include <graft/control_plane.hpp>
@@ -90,6 +92,82 @@ void BM_GraftctlStatusRoundTrip(benchmark::State& state) {
 BENCHMARK(BM_GraftctlStatusRoundTrip)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(50)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true);
+
+// A bare graftctl process (start, dynamic linking, --version): the part of
+// every command that is not the request.
+void BM_GraftctlProcessStart(benchmark::State& state) {
+  Scratch s;
+  for (auto _ : state) {
+    if (graftctl({"--version"}, s.dir) != 0) {
+      state.SkipWithError("graftctl --version failed");
+      break;
+    }
+  }
+}
+BENCHMARK(BM_GraftctlProcessStart)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(50)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true);
+
+// `graftctl install BUNDLE` on an idle host, end to end from the shell: the
+// process, the request, verification, the store copy, dlopen, the swap and
+// the board. A rollback between iterations (not timed) brings 1.0.0 back.
+void BM_GraftctlInstallEndToEnd(benchmark::State& state) {
+  Scratch s;
+  const fs::path keys = s.dir / "keys";
+  fs::create_directories(keys);
+  if (graftctl({"keygen", "--out", keys.string()}, s.dir) != 0) {
+    state.SkipWithError("graftctl keygen failed");
+    return;
+  }
+  fs::path public_key, secret_key;
+  for (const auto& e : fs::directory_iterator(keys)) {
+    (e.path().filename().string().find("pub") != std::string::npos ? public_key : secret_key) =
+        e.path();
+  }
+  const fs::path bundle = s.dir / "greeter-1.1.0";
+  if (graftctl(
+          {"bundle", "--key", secret_key.string(), "--so", component("greeter-1.1.0.so").string(),
+           "--version", "1.1.0", "--applies-to", "1.0.0", "--out", bundle.string()},
+          s.dir) != 0) {
+    state.SkipWithError("graftctl bundle failed");
+    return;
+  }
+  graft::RuntimeOptions ro;
+  ro.state_dir = s.dir / "state";
+  ro.logger = quiet();
+  ro.probation = std::chrono::milliseconds(0);
+  auto runtime = graft::Runtime::open(ro);
+  auto& greeter = runtime->slot<greeter_v1>("greeter");
+  if (!greeter.load(component("greeter-1.0.0.so")).ok()) {
+    state.SkipWithError("cannot load greeter");
+    return;
+  }
+  graft::Installer installer(*runtime, graft::InstallerOptions{{public_key}});
+  graft::ControlOptions co;
+  co.host_name = "bench";
+  co.run_dir = s.dir / "run";
+  graft::ControlPlane plane(*runtime, installer, co);
+  for (auto _ : state) {
+    const auto start = Clock::now();
+    if (graftctl({"install", bundle.string()}, co.run_dir) != 0) {
+      state.SkipWithError("graftctl install failed");
+      break;
+    }
+    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
+    if (graftctl({"rollback", "greeter"}, co.run_dir) != 0) {
+      state.SkipWithError("graftctl rollback failed");
+      break;
+    }
+  }
+}
+BENCHMARK(BM_GraftctlInstallEndToEnd)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(30)
     ->Repetitions(5)
     ->ReportAggregatesOnly(true);
 

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,10 @@ struct HostOptions {
   std::vector<fs::path> keys;
   bool auto_install = false;
   long deadline_ms = 5000;
+  long probation_ms = 0;
+  // When set (e.g. "counter-1.0.0.so"): the host also serves a counter,
+  // a stateful component, from this built file.
+  std::string counter_so;
 };
 
 // A graft_control_test_host process: a greeter under load, control plane on.
@@ -109,6 +114,12 @@ class TestHost {
     for (const auto& k : options_.keys)
       args.insert(args.end(), {"--trusted-key", k.string()});
     if (options_.auto_install) args.push_back("--auto-install");
+    if (!options_.counter_so.empty()) {
+      args.insert(args.end(), {"--counter", component_file(options_.counter_so).string()});
+    }
+    if (options_.probation_ms > 0) {
+      args.insert(args.end(), {"--probation-ms", std::to_string(options_.probation_ms)});
+    }
     const std::string line = process_.start(args, log_.string());
     EXPECT_EQ(line.rfind("ready ", 0), 0u) << "host did not start: '" << line << "'\n" << log();
     return process_.pid();
@@ -128,6 +139,17 @@ class TestHost {
   std::string board() const { return HostDirectory(run_dir_).board_name(process_.pid()); }
   ChildProcess& process() { return process_; }
   std::string log() const { return read_file(log_); }
+  const fs::path& state_dir() const { return state_; }
+  // The journal's lines, parsed (a line that is not JSON is kept as a string).
+  std::vector<nlohmann::json> journal() const {
+    std::vector<nlohmann::json> lines;
+    std::istringstream in(read_file(state_ / "journal.jsonl"));
+    for (std::string line; std::getline(in, line);) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      lines.push_back(j.is_discarded() ? nlohmann::json(line) : j);
+    }
+    return lines;
+  }
 
   // Stops it (SIGTERM) and returns its report: pid, calls, failures, version.
   nlohmann::json stop() {
@@ -136,12 +158,12 @@ class TestHost {
     return nlohmann::json::parse(read_file(report_), nullptr, false);
   }
 
-  // The serving greeter version on its board.
-  std::string board_version() const {
+  // The serving version of a component on its board.
+  std::string board_version(const std::string& component = "greeter") const {
     const auto s = read_status_board(board());
     if (!s) return "";
     for (const auto& c : s->components) {
-      if (c.name == "greeter") return c.version;
+      if (c.name == component) return c.version;
     }
     return "";
   }

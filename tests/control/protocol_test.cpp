@@ -15,6 +15,10 @@ TEST(ControlProtocol, RoundTripsEveryCommand) {
     Request r;
     r.id = 42;
     r.command = c;
+    r.deadline_ms = 1764687600000;
+    if (c == Command::install || c == Command::rollback || c == Command::approve) {
+      r.mode = "quiesce";
+    }
     if (c == Command::install) r.bundle = "/tmp/b";
     if (c == Command::rollback || c == Command::commit) r.component = "greeter";
     if (c == Command::approve) r.all = true;
@@ -27,7 +31,48 @@ TEST(ControlProtocol, RoundTripsEveryCommand) {
     EXPECT_EQ(d.request->component, r.component);
     EXPECT_EQ(d.request->all, r.all);
     EXPECT_EQ(d.request->auto_install, r.auto_install);
+    EXPECT_EQ(d.request->deadline_ms, r.deadline_ms);
+    EXPECT_EQ(d.request->mode, r.mode);
   }
+}
+
+// Changes are applied at most once: they need an id and a deadline.
+TEST(ControlProtocol, ChangesNeedAnIdAndADeadline) {
+  for (const char* payload : {
+           R"({"version":2,"command":"rollback","component":"g"})",
+           R"({"version":2,"id":5,"command":"rollback","component":"g"})",
+           R"({"version":2,"deadline_ms":9,"command":"commit","component":"g"})",
+           R"({"version":2,"id":0,"deadline_ms":9,"command":"install","bundle":"/b"})",
+           R"({"version":2,"id":5,"deadline_ms":-1,"command":"approve","all":true})",
+       }) {
+    const DecodedRequest d = decode_request(payload);
+    EXPECT_FALSE(d.request) << payload;
+    EXPECT_EQ(d.error, RequestError::bad_request) << payload;
+  }
+  const DecodedRequest ok =
+      decode_request(R"({"version":2,"id":5,"deadline_ms":9,"command":"commit","component":"g"})");
+  ASSERT_TRUE(ok.request) << ok.message;
+  EXPECT_EQ(ok.request->deadline_ms, 9u);
+  // Reads need neither.
+  EXPECT_TRUE(decode_request(R"({"version":2,"command":"status"})").request);
+}
+
+TEST(ControlProtocol, ModeIsOneOfThreeAndOnlyOnSwaps) {
+  EXPECT_EQ(
+      decode_request(
+          R"({"version":2,"id":5,"deadline_ms":9,"command":"rollback","component":"g","mode":"fast"})")
+          .error,
+      RequestError::bad_request);
+  EXPECT_EQ(
+      decode_request(
+          R"({"version":2,"id":5,"deadline_ms":9,"command":"commit","component":"g","mode":"quiesce"})")
+          .error,
+      RequestError::bad_request);
+  const DecodedRequest d = decode_request(
+      R"({"version":2,"id":5,"deadline_ms":9,"command":"install","bundle":"/b","component":"g","mode":"immediate"})");
+  ASSERT_TRUE(d.request) << d.message;
+  EXPECT_EQ(d.request->mode, "immediate");
+  EXPECT_EQ(d.request->component, "g");
 }
 
 TEST(ControlProtocol, NamesEachKindOfMalformedRequest) {
@@ -42,19 +87,20 @@ TEST(ControlProtocol, NamesEachKindOfMalformedRequest) {
       {"\"status\"", RequestError::bad_json},
       {"{\"command\":\"status\"}", RequestError::bad_request},
       {"{\"version\":\"1\",\"command\":\"status\"}", RequestError::bad_request},
-      {"{\"version\":2,\"command\":\"status\"}", RequestError::unknown_version},
-      {"{\"version\":1}", RequestError::bad_request},
-      {"{\"version\":1,\"command\":7}", RequestError::bad_request},
-      {"{\"version\":1,\"command\":\"reboot\"}", RequestError::unknown_command},
-      {"{\"version\":1,\"command\":\"install\"}", RequestError::bad_request},
-      {"{\"version\":1,\"command\":\"install\",\"bundle\":3}", RequestError::bad_request},
-      {"{\"version\":1,\"command\":\"install\",\"bundle\":\"\"}", RequestError::bad_request},
-      {"{\"version\":1,\"command\":\"rollback\",\"component\":[]}", RequestError::bad_request},
-      {"{\"version\":1,\"command\":\"approve\"}", RequestError::bad_request},
-      {"{\"version\":1,\"command\":\"approve\",\"all\":true,\"bundle\":\"x\"}",
+      {"{\"version\":1,\"command\":\"status\"}", RequestError::unknown_version},
+      {"{\"version\":3,\"command\":\"status\"}", RequestError::unknown_version},
+      {"{\"version\":2}", RequestError::bad_request},
+      {"{\"version\":2,\"command\":7}", RequestError::bad_request},
+      {"{\"version\":2,\"command\":\"reboot\"}", RequestError::unknown_command},
+      {"{\"version\":2,\"command\":\"install\"}", RequestError::bad_request},
+      {"{\"version\":2,\"command\":\"install\",\"bundle\":3}", RequestError::bad_request},
+      {"{\"version\":2,\"command\":\"install\",\"bundle\":\"\"}", RequestError::bad_request},
+      {"{\"version\":2,\"command\":\"rollback\",\"component\":[]}", RequestError::bad_request},
+      {"{\"version\":2,\"command\":\"approve\"}", RequestError::bad_request},
+      {"{\"version\":2,\"command\":\"approve\",\"all\":true,\"bundle\":\"x\"}",
        RequestError::bad_request},
-      {"{\"version\":1,\"command\":\"policy\",\"auto_install\":\"on\"}", RequestError::bad_request},
-      {"{\"version\":1,\"id\":-1,\"command\":\"status\"}", RequestError::bad_request},
+      {"{\"version\":2,\"command\":\"policy\",\"auto_install\":\"on\"}", RequestError::bad_request},
+      {"{\"version\":2,\"id\":-1,\"command\":\"status\"}", RequestError::bad_request},
   };
   for (const auto& c : cases) {
     const DecodedRequest d = decode_request(c.payload);
@@ -120,6 +166,12 @@ TEST(ControlProtocol, DecodesReplies) {
   EXPECT_EQ(err->kind, "refused");
   EXPECT_EQ(err->code, "bad_signature");
   EXPECT_FALSE(decode_reply("{\"ok\":true}"));
+  // An older host's refusal of a newer request is still read.
+  const auto old = decode_reply(
+      R"({"version":1,"id":3,"ok":false,"error":{"kind":"protocol","code":"unknown_version","message":"speaks 1"}})");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->code, "unknown_version");
+  EXPECT_FALSE(decode_reply(R"({"version":3,"id":3,"ok":true,"result":{}})"));
   EXPECT_FALSE(decode_reply("garbage"));
 }
 

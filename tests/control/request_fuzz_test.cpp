@@ -78,15 +78,15 @@ struct Malformed {
 Malformed make_malformed(std::mt19937& rng, int i) {
   using control::encode_frame;
   const std::vector<std::string> wrong_types = {
-      R"({"version":1,"command":["status"]})",
+      R"({"version":2,"command":["status"]})",
       R"({"version":"1","command":"status"})",
       R"({"version":1.5,"command":"status"})",
-      R"({"version":1,"command":"install","bundle":{"a":1}})",
-      R"({"version":1,"command":"rollback","component":null})",
-      R"({"version":1,"command":"policy","auto_install":1})",
-      R"({"version":1,"command":"approve","all":"yes"})",
-      R"({"version":1,"id":"x","command":"ping"})",
-      R"([{"version":1,"command":"ping"}])",
+      R"({"version":2,"command":"install","bundle":{"a":1}})",
+      R"({"version":2,"command":"rollback","component":null})",
+      R"({"version":2,"command":"policy","auto_install":1})",
+      R"({"version":2,"command":"approve","all":"yes"})",
+      R"({"version":2,"id":"x","command":"ping"})",
+      R"([{"version":2,"command":"ping"}])",
       R"(12345)",
   };
   switch (i % 7) {
@@ -96,10 +96,12 @@ Malformed make_malformed(std::mt19937& rng, int i) {
       return {"wrong_type", encode_frame(wrong_types[rng() % wrong_types.size()])};
     case 2:
       return {"unknown_command",
-              encode_frame(R"({"version":1,"command":"cmd)" + std::to_string(rng()) + R"("})")};
+              encode_frame(R"({"version":2,"command":"cmd)" + std::to_string(rng()) + R"("})")};
     case 3:
-      return {"unknown_version", encode_frame(R"({"version":)" + std::to_string(2 + rng() % 1000) +
-                                              R"(,"command":"status"})")};
+      return {"unknown_version",
+              encode_frame(R"({"version":)" +
+                           std::to_string(control::kProtocolVersion + 1 + rng() % 1000) +
+                           R"(,"command":"status"})")};
     case 4: {
       // A length prefix beyond the limit.
       const std::uint32_t n = control::kMaxRequestSize + 1 + rng() % 0x7fffffff;
@@ -109,11 +111,11 @@ Malformed make_malformed(std::mt19937& rng, int i) {
     }
     case 5: {
       // Valid JSON cut short inside a correct frame.
-      const std::string json = R"({"version":1,"command":"install","bundle":"/x/y/z"})";
+      const std::string json = R"({"version":2,"command":"install","bundle":"/x/y/z"})";
       return {"truncated_json", encode_frame(json.substr(0, 1 + rng() % (json.size() - 1)))};
     }
     default:
-      return {"missing_field", encode_frame(R"({"version":1,"command":"commit"})")};
+      return {"missing_field", encode_frame(R"({"version":2,"command":"commit"})")};
   }
 }
 
@@ -194,7 +196,7 @@ TEST(RequestFuzz, HostSurvivesTenThousandMalformedRequestsAndStillInstalls) {
     ASSERT_GE(child, 0);
     if (child == 0) {
       const int fd = connect_to(socket);
-      const std::string frame = control::encode_frame(R"({"version":1,"command":"status"})");
+      const std::string frame = control::encode_frame(R"({"version":2,"command":"status"})");
       (void)!::write(fd, frame.data(), 5);
       ::pause();
       _exit(0);

@@ -4,7 +4,12 @@
 //
 //   graft_control_test_host --name N --state-dir D --run-dir R --component F
 //       [--inbox I] [--trusted-key K]... [--auto-install] [--threads T]
-//       [--probation-ms P] [--deadline-ms D] --report FILE
+//       [--probation-ms P] [--deadline-ms D] [--counter F] --report FILE
+//
+// --counter F also declares a counter slot (a stateful component), loads F
+// and adds 1 to it from one thread: a total that ever goes down means a
+// swap lost the counter's state (reported as counter_resets).
+#include "counter.h"
 #include "greeter.h"
 
 #include <graft/control_plane.hpp>
@@ -30,7 +35,7 @@ namespace {
 
 struct Args {
   std::string name = "test-host";
-  std::string state_dir, run_dir, component, inbox, report;
+  std::string state_dir, run_dir, component, inbox, report, counter;
   std::vector<std::filesystem::path> keys;
   bool auto_install = false;
   int threads = 2;
@@ -64,6 +69,8 @@ bool parse(int argc, char** argv, Args* a) {
       a->probation_ms = std::stol(value());
     else if (flag == "--deadline-ms")
       a->deadline_ms = std::stol(value());
+    else if (flag == "--counter")
+      a->counter = value();
     else
       return false;
   }
@@ -94,6 +101,8 @@ int main(int argc, char** argv) {
   ro.probation = std::chrono::milliseconds(args.probation_ms);
   auto runtime = graft::Runtime::open(ro);
   auto& greeter = runtime->slot<greeter_v1>("greeter");
+  graft::Slot<counter_v1>* counter = nullptr;
+  if (!args.counter.empty()) counter = &runtime->slot<counter_v1>("counter");
   graft::Installer installer(*runtime, graft::InstallerOptions{args.keys});
   if (auto st = installer.restore(); !st.ok()) {
     logger->error("restore: {}", st.message());
@@ -105,7 +114,16 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (counter != nullptr && !counter->serving_version()) {
+    if (auto st = counter->load(args.counter); !st.ok()) {
+      std::fprintf(stderr, "cannot load %s: %s\n", args.counter.c_str(), st.message().c_str());
+      return 1;
+    }
+  }
+
   std::atomic<bool> stop{false};
+  std::atomic<std::int64_t> counter_total{0};
+  std::atomic<std::uint64_t> counter_resets{0};
   std::vector<std::atomic<std::uint64_t>> calls(static_cast<std::size_t>(args.threads));
   std::vector<std::atomic<std::uint64_t>> failures(static_cast<std::size_t>(args.threads));
   std::vector<std::thread> load;
@@ -122,6 +140,21 @@ int main(int argc, char** argv) {
           failures[t].fetch_add(1, std::memory_order_relaxed);
         }
         if (i % 256 == 0) std::this_thread::yield();
+      }
+    });
+  }
+
+  if (counter != nullptr) {
+    load.emplace_back([&] {
+      std::int64_t last = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        std::int64_t total = 0;
+        if (counter->call(&counter_v1::add, std::int64_t{1}, &total) == GRAFT_OK) {
+          if (total <= last) counter_resets.fetch_add(1, std::memory_order_relaxed);
+          last = total;
+          counter_total.store(total, std::memory_order_relaxed);
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
       }
     });
   }
@@ -154,7 +187,9 @@ int main(int argc, char** argv) {
   std::ofstream(args.report) << nlohmann::json{{"pid", ::getpid()},
                                                {"calls", total},
                                                {"failures", failed},
-                                               {"version", greeter.serving_version()->to_string()}}
+                                               {"version", greeter.serving_version()->to_string()},
+                                               {"counter_total", counter_total.load()},
+                                               {"counter_resets", counter_resets.load()}}
                                     .dump()
                              << "\n";
   return code;

@@ -16,3 +16,6 @@ fi
 cmake -S "$work/hello_greeter" -B "$work/hello_greeter/build" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/hello_greeter/build" -j2 >/dev/null
 ctest --test-dir "$work/hello_greeter/build" --output-on-failure
+# The "next:" line names the prefix this graftctl is installed in.
+"$work/prefix/bin/graftctl" new-component next_line --interface "$src/components/greeter/greeter.h" \
+  --out "$work/next_line" | grep -F -- "-DCMAKE_PREFIX_PATH=$(cd "$work/prefix" && pwd -P)"

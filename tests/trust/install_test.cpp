@@ -127,8 +127,14 @@ TEST_F(InstallTest, RollbackAndCommitDuringProbationGoThroughTheInstaller) {
   EXPECT_EQ(host->tag(), kTagA);
   const ComponentRecord r = host->installer->state().components.at("greeter");
   EXPECT_EQ(r.serving, V("1.0.0 (a)"));
-  EXPECT_EQ(r.previous, V("1.0.0 (b)"));
+  // Going back leaves nothing to go back to: a second rollback is refused
+  // instead of re-applying (b).
+  EXPECT_EQ(r.previous, std::nullopt);
   EXPECT_EQ(r.highest, V("1.0.0 (b)"));
+  EXPECT_EQ(host->installer->rollback("greeter", "operator").code(), ErrorCode::no_previous);
+  EXPECT_EQ(host->serving(), "1.0.0 (a)");
+  EXPECT_TRUE(journal_has(state_dir(), "refused",
+                          [](const json& j) { return j.value("code", "") == "no_previous"; }));
 }
 
 TEST_F(InstallTest, ProbationRollbackOfAFaultyPatchIsJournaledAndRecorded) {
@@ -147,7 +153,7 @@ TEST_F(InstallTest, ProbationRollbackOfAFaultyPatchIsJournaledAndRecorded) {
   }));
   const ComponentRecord r = host->installer->state().components.at("greeter");
   EXPECT_EQ(r.serving, V("1.0.0"));
-  EXPECT_EQ(r.previous, V("1.2.0"));
+  EXPECT_EQ(r.previous, std::nullopt);  // the faulty patch is not a rollback target
   EXPECT_EQ(r.highest, V("1.2.0"));
 }
 
@@ -174,6 +180,28 @@ TEST_F(InstallTest, OperatorRollbackAfterARestartReturnsToTheRecordedPrevious) {
   EXPECT_TRUE(s.ok()) << to_string(s.code()) << ": " << s.message();
   EXPECT_EQ(host->serving(), "1.0.0");
   EXPECT_EQ(host->tag(), kTagBase);
+  // Journaled as a rollback (it reloaded the store copy), never as a swap.
+  EXPECT_TRUE(journal_has(state_dir(), "rolled_back", [](const json& j) {
+    return j.value("version", "") == "1.0.0" && j.value("from", "") == "1.0.0 (a)";
+  }));
+  EXPECT_EQ(host->installer->rollback("greeter").code(), ErrorCode::no_previous);
+  EXPECT_EQ(host->serving(), "1.0.0");
+}
+
+// A host that loads its base before it makes the Installer (the base's hash
+// is not recorded): a rollback still goes back to it, once.
+TEST_F(InstallTest, RollbackToABaseLoadedBeforeTheInstallerListened) {
+  auto host = start_host();
+  host->installer.reset();
+  ASSERT_TRUE(host->greeter->load(greeter_base_so()).ok());
+  host->installer =
+      std::make_unique<Installer>(*host->runtime, InstallerOptions{{key_.public_file}});
+  ASSERT_TRUE(host->installer->install(bundle_a()).ok());
+  const Status back = host->installer->rollback("greeter");
+  ASSERT_TRUE(back.ok()) << back.message();
+  EXPECT_EQ(host->serving(), "1.0.0");
+  EXPECT_EQ(host->installer->rollback("greeter").code(), ErrorCode::no_previous);
+  EXPECT_EQ(host->serving(), "1.0.0");
 }
 
 TEST_F(InstallTest, RollbackAndCommitOfAnUndeclaredComponentAreRefused) {
@@ -189,7 +217,6 @@ TEST_F(InstallTest, StateFileRecordsServingPreviousHighestAndHashes) {
   const fs::path b = bundle_b();
   ASSERT_TRUE(host->installer->install(a).ok());
   ASSERT_TRUE(host->installer->install(b).ok());
-  ASSERT_TRUE(host->installer->rollback("greeter").ok());
 
   const fs::path file = state_dir() / "installed.json";
   struct stat st {};
@@ -198,8 +225,8 @@ TEST_F(InstallTest, StateFileRecordsServingPreviousHighestAndHashes) {
   const json j = json::parse(read_file(file));
   EXPECT_EQ(j.value("format", ""), "graft-installed/1");
   const json& g = j.at("components").at("greeter");
-  EXPECT_EQ(g.at("serving"), "1.0.0 (a)");
-  EXPECT_EQ(g.at("previous"), "1.0.0 (b)");
+  EXPECT_EQ(g.at("serving"), "1.0.0 (b)");
+  EXPECT_EQ(g.at("previous"), "1.0.0 (a)");
   EXPECT_EQ(g.at("highest"), "1.0.0 (b)");
   EXPECT_EQ(g.at("hashes").at("1.0.0"), sha_of(greeter_base_so()));
   EXPECT_EQ(g.at("hashes").at("1.0.0 (a)"), sha_of(trust_so("greeter-1.0.0-a.so")));

@@ -14,8 +14,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <memory>
+#include <random>
 
 namespace graftctl {
 namespace {
@@ -33,6 +36,8 @@ struct CommonOptions {
   bool json = false;
   bool all = false;
   int timeout_ms = kDefaultTimeoutMs;
+  std::string mode;              // install, approve, rollback: --mode
+  std::uint64_t request_id = 0;  // --request-id: retry a request (0: a new id)
 
   fs::path dir() const { return run_dir.empty() ? graft::default_run_dir() : fs::path(run_dir); }
 };
@@ -55,6 +60,30 @@ void add_timeout(CLI::App* cmd, CommonOptions& o) {
   cmd->add_option("--timeout", o.timeout_ms, "milliseconds to wait for each host's answer")
       ->check(CLI::Range(1, 600000))
       ->capture_default_str();
+}
+
+void add_mode(CLI::App* cmd, CommonOptions& o) {
+  cmd->add_option("--mode", o.mode,
+                  "how to swap: automatic (default: carry the component's state when the old "
+                  "version exports it and the new one imports it), quiesce (carry it or refuse), "
+                  "immediate (never carry it)")
+      ->check(CLI::IsMember({"automatic", "quiesce", "immediate"}));
+}
+
+void add_request_id(CLI::App* cmd, CommonOptions& o) {
+  cmd->add_option("--request-id", o.request_id,
+                  "the request's id: give the id of a request whose outcome was unknown to get "
+                  "its outcome (it is applied at most once); default: a new id")
+      ->check(CLI::PositiveNumber);
+}
+
+// A new request id: random, never 0.
+std::uint64_t new_request_id() {
+  std::random_device rd;
+  std::uint64_t id = 0;
+  while (id == 0)
+    id = (std::uint64_t{rd()} << 32) ^ rd();
+  return id;
 }
 
 // --host H or --all (every running host `all_help` says), and the options
@@ -89,23 +118,59 @@ struct HostAnswer {
   std::string text;  // on failure: for people
 };
 
-HostAnswer ask(const graft::HostEntry& host, const Request& request, int timeout_ms) {
+HostAnswer ask(const graft::HostEntry& host, Request request, int timeout_ms) {
   HostAnswer a;
-  const auto r =
-      graft::control::call_host(host.socket, request, std::chrono::milliseconds(timeout_ms));
-  if (r.failure != graft::control::CallFailure::none) {
+  namespace c = graft::control;
+  if (c::is_change(request.command)) {
+    if (request.id == 0) request.id = new_request_id();
+    // The host must not start it once we stop waiting for the answer. On
+    // CLOCK_MONOTONIC, which the host (same machine) shares and which
+    // nobody can step back.
+    request.deadline_ms = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            (std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms))
+                .time_since_epoch())
+            .count());
+  } else if (request.id == 0) {
+    request.id = 1;
+  }
+  const auto r = c::call_host(host.socket, request, std::chrono::milliseconds(timeout_ms));
+  if (r.failure != c::CallFailure::none) {
     a.exit_code = kExitNoAnswer;
-    a.error = {{"kind", "no_answer"},
-               {"code", std::string(graft::control::to_string(r.failure))},
-               {"message", r.detail}};
-    a.text = "host not answering (" + std::string(graft::control::to_string(r.failure)) +
-             "): " + r.detail;
+    const bool may_have_run = c::is_change(request.command) && r.request_sent;
+    a.error = {{"kind", may_have_run ? "outcome_unknown" : "no_answer"},
+               {"code", std::string(c::to_string(r.failure))},
+               {"message", r.detail},
+               {"applied", may_have_run ? json("unknown") : json(false)},
+               {"request_id", request.id}};
+    if (may_have_run) {
+      a.text = "outcome unknown, check status: the host got request " + std::to_string(request.id) +
+               " but did not answer (" + r.detail +
+               "); it may have applied it. 'graftctl status' shows what serves; the same command "
+               "with --request-id " +
+               std::to_string(request.id) + " gets its outcome without applying it twice";
+    } else if (r.failure == c::CallFailure::connect_failed &&
+               r.detail.find(std::strerror(EACCES)) != std::string::npos) {
+      a.exit_code = kExitRefused;
+      a.text = std::string(c::is_change(request.command) ? "not applied: " : "") +
+               "permission denied on the host's socket (" + r.detail +
+               "): the host runs as another user, and hosts of another user are not visible";
+    } else if (c::is_change(request.command)) {
+      a.text = "not applied: host not answering (" + std::string(c::to_string(r.failure)) +
+               "): " + r.detail;
+    } else {
+      a.text = "host not answering (" + std::string(c::to_string(r.failure)) + "): " + r.detail;
+    }
     return a;
   }
   if (!r.reply->ok) {
-    a.exit_code = exit_code_for(r.reply->kind);
-    a.error = {{"kind", r.reply->kind}, {"code", r.reply->code}, {"message", r.reply->message}};
-    a.text = r.reply->message + " [" + r.reply->code + "]";
+    a.exit_code = r.reply->kind == c::kKindExpired ? kExitNoAnswer : exit_code_for(r.reply->kind);
+    a.error = {{"kind", r.reply->kind},
+               {"code", r.reply->code},
+               {"message", r.reply->message},
+               {"applied", false}};
+    a.text = (r.reply->kind == c::kKindExpired ? "expired, not applied: " : std::string()) +
+             r.reply->message + " [" + r.reply->code + "]";
     return a;
   }
   a.result = json::parse(r.reply->result, nullptr, false);
@@ -129,6 +194,14 @@ json answer_json(const graft::HostEntry& host, const HostAnswer& a) {
   return j;
 }
 
+// A failed answer: "refused: ..." when the host said no; otherwise the
+// words say whether the request was applied.
+void print_failure(const graft::HostEntry& host, const HostAnswer& a) {
+  const std::string kind = a.error.value("kind", "");
+  const bool refused = kind != "no_answer" && kind != "outcome_unknown" && kind != "expired";
+  std::cout << describe(host) << ": " << (refused ? "refused: " : "") << a.text << "\n";
+}
+
 // Sends `r` to each host in turn and reports: refusals are printed here,
 // `on_ok(host, answer)` prints a success and returns any exit code it adds;
 // with --json, one document with every host's answer.
@@ -143,7 +216,7 @@ int ask_each(const std::vector<graft::HostEntry>& hosts, const Request& r, const
     list.push_back(answer_json(h, a));
     if (o.json) continue;
     if (a.exit_code != kExitOk) {
-      std::cout << describe(h) << ": refused: " << a.text << "\n";
+      print_failure(h, a);
       continue;
     }
     code = combine(code, on_ok(h, a));
@@ -183,7 +256,7 @@ int cmd_hosts(const CommonOptions& o) {
     return kExitOk;
   }
   if (hosts.empty()) {
-    std::cout << "no graft host is running (run dir " << o.dir().string() << ")\n";
+    std::cout << no_host_message(o.dir()) << "\n";
     return kExitOk;
   }
   TextTable table({"PID", "NAME", "UP", "COMPONENTS", "AUTO-INSTALL", "PENDING", "SOCKET"});
@@ -216,7 +289,7 @@ int cmd_status(const CommonOptions& o) {
     return kExitOk;
   }
   if (sel.hosts.empty()) {
-    std::cout << "no graft host is running (run dir " << o.dir().string() << ")\n";
+    std::cout << no_host_message(o.dir()) << "\n";
     return kExitOk;
   }
   bool first = true;
@@ -259,14 +332,35 @@ int cmd_pending(const CommonOptions& o) {
 
 // --- commands that change a host --------------------------------------------
 
+// "installed greeter 1.1.0 (was 1.0.0; quiesce: state carried)".
+std::string describe_swap(const json& result, const std::string& verb) {
+  std::string line;
+  if (result.value("already_serving", false)) {
+    return "already serving " + value_or_dash(result, "component") + " " +
+           value_or_dash(result, "version") + " (the same build); nothing done";
+  }
+  line = verb + " " + value_or_dash(result, "component") + " " + value_or_dash(result, "version");
+  if (verb == "committed") {
+    const std::string released = value_or_dash(result, "released");
+    return line + (released == "-" ? " (nothing was in probation)"
+                                   : " (previous version " + released + " released)");
+  }
+  line += " (was " + value_or_dash(result, "from");
+  const std::string mode = value_or_dash(result, "mode");
+  if (mode == "quiesce") line += "; state carried";
+  if (mode == "immediate") line += "; state not carried";
+  line += ")";
+  const std::string note = value_or_dash(result, "note");
+  if (note != "-") line += ": " + note;
+  return line;
+}
+
 void print_change(const graft::HostEntry& host, const HostAnswer& a, const std::string& verb) {
   if (a.exit_code != kExitOk) {
-    std::cout << describe(host) << ": refused: " << a.text << "\n";
+    print_failure(host, a);
     return;
   }
-  std::cout << describe(host) << ": " << verb << " " << value_or_dash(a.result, "component") << " "
-            << value_or_dash(a.result, "version") << " (was " << value_or_dash(a.result, "from")
-            << ")\n";
+  std::cout << describe(host) << ": " << describe_swap(a.result, verb) << "\n";
 }
 
 int report(const std::vector<std::pair<graft::HostEntry, HostAnswer>>& answers, bool as_json,
@@ -291,10 +385,14 @@ int cmd_install(const CommonOptions& o, const std::string& bundle_arg) {
   Request r;
   r.command = Command::install;
   r.bundle = bundle.string();
+  r.mode = o.mode;
+  r.id = o.request_id;
+  std::string why;
+  const auto component = bundle_component(bundle, &why);
+  // The host queues the install with the component's other requests.
+  if (component) r.component = *component;
   std::vector<std::pair<graft::HostEntry, HostAnswer>> answers;
   if (o.all) {
-    std::string why;
-    const auto component = bundle_component(bundle, &why);
     if (!component) return fail(kExitRefused, why);
     const HostSelection sel = select_hosts(o.dir(), "");
     std::vector<graft::HostEntry> targets;
@@ -326,6 +424,8 @@ int cmd_slot_change(const CommonOptions& o, Command command, const std::string& 
   Request r;
   r.command = command;
   r.component = component;
+  r.id = o.request_id;
+  if (command == Command::rollback) r.mode = o.mode;
   std::vector<std::pair<graft::HostEntry, HostAnswer>> answers;
   answers.emplace_back(sel.hosts[0], ask(sel.hosts[0], r, o.timeout_ms));
   return report(answers, o.json, command == Command::rollback ? "rolled back" : "committed");
@@ -344,6 +444,8 @@ int cmd_approve(const CommonOptions& o, const std::string& bundle) {
   Request r;
   r.command = Command::approve;
   r.all = o.all;
+  r.mode = o.mode;
+  r.id = o.request_id;
   std::vector<graft::HostEntry> targets;
   for (const auto& h : sel.hosts) {
     if (!h.snapshot) continue;
@@ -354,6 +456,11 @@ int cmd_approve(const CommonOptions& o, const std::string& bundle) {
         break;
       }
     }
+  }
+  if (!o.all && o.host.empty() && targets.size() > 1) {
+    return fail(kExitUsage, std::to_string(targets.size()) + " hosts hold a pending bundle '" +
+                                bundle + "': " + host_list(targets) +
+                                "; choose one with --host PID|NAME");
   }
   if (targets.empty()) {
     if (o.all) {
@@ -371,9 +478,7 @@ int cmd_approve(const CommonOptions& o, const std::string& bundle) {
         std::cout << describe(h) << ": refused " << value_or_dash(item, "bundle") << ": "
                   << item["error"].value("message", "") << "\n";
       } else {
-        std::cout << describe(h) << ": installed " << value_or_dash(item, "component") << " "
-                  << value_or_dash(item, "version") << " (was " << value_or_dash(item, "from")
-                  << ")\n";
+        std::cout << describe(h) << ": " << describe_swap(item, "installed") << "\n";
       }
     }
     return code;
@@ -399,7 +504,7 @@ int cmd_policy(const CommonOptions& o, const std::string& value) {
     if (o.json) {
       std::cout << json{{"hosts", list}}.dump(2) << "\n";
     } else if (table.empty()) {
-      std::cout << "no graft host is running (run dir " << o.dir().string() << ")\n";
+      std::cout << no_host_message(o.dir()) << "\n";
     } else {
       table.print(std::cout);
     }
@@ -407,7 +512,7 @@ int cmd_policy(const CommonOptions& o, const std::string& value) {
   }
   const HostSelection sel = o.all ? select_hosts(o.dir(), "") : select_one_host(o.dir(), o.host);
   if (sel.exit_code != 0) return fail(sel.exit_code, sel.error);
-  if (sel.hosts.empty()) return fail(kExitNotFound, "no graft host is running");
+  if (sel.hosts.empty()) return fail(kExitNotFound, no_host_message(o.dir()));
   Request r;
   r.command = Command::policy;
   r.auto_install = value == "on";
@@ -468,6 +573,8 @@ void add_control_commands(CLI::App& app, Context& ctx) {
     auto* cmd = app.add_subcommand("install", "install a signed bundle on a running host, live");
     cmd->add_option("BUNDLE", *bundle, "the bundle folder")->required();
     add_host_or_all(cmd, *o, "every running host that has the component");
+    add_mode(cmd, *o);
+    add_request_id(cmd, *o);
     cmd->callback([o, bundle, &ctx] { ctx.exit_code = cmd_install(*o, *bundle); });
   }
   for (const auto& [name, command, help] :
@@ -483,6 +590,8 @@ void add_control_commands(CLI::App& app, Context& ctx) {
     add_run_dir(cmd, *o);
     add_json(cmd, *o);
     add_timeout(cmd, *o);
+    add_request_id(cmd, *o);
+    if (command == Command::rollback) add_mode(cmd, *o);
     const Command which = command;
     cmd->callback(
         [o, component, which, &ctx] { ctx.exit_code = cmd_slot_change(*o, which, *component); });
@@ -506,6 +615,8 @@ void add_control_commands(CLI::App& app, Context& ctx) {
     add_run_dir(cmd, *o);
     add_json(cmd, *o);
     add_timeout(cmd, *o);
+    add_mode(cmd, *o);
+    add_request_id(cmd, *o);
     cmd->callback([o, bundle, &ctx] { ctx.exit_code = cmd_approve(*o, *bundle); });
   }
   {

@@ -34,7 +34,8 @@ void add_scaffold_commands(CLI::App& app, Context& ctx) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", args->out, "folder to write (default: ./NAME)");
   cmd->footer(
-      "Then: cmake -S NAME -B NAME/build && cmake --build NAME/build && ctest --test-dir "
+      "Then: cmake -S NAME -B NAME/build -DCMAKE_PREFIX_PATH=PREFIX && cmake --build NAME/build && "
+      "ctest --test-dir "
       "NAME/build");
   cmd->callback([args, &ctx] {
     const std::filesystem::path dir =
@@ -45,11 +46,24 @@ void add_scaffold_commands(CLI::App& app, Context& ctx) {
       ctx.exit_code = kExitRefused;
       return;
     }
+    // The prefix this graftctl was installed in holds graft's CMake package:
+    // point CMake at it (a prefix outside CMake's default search path is
+    // otherwise not found).
+    std::error_code ec;
+    const std::filesystem::path prefix =
+        std::filesystem::canonical("/proc/self/exe", ec).parent_path().parent_path();
+    const bool installed =
+        !ec && std::filesystem::exists(prefix / GRAFT_INSTALL_LIBDIR / "cmake" / "graft", ec);
+    const std::string prefix_arg =
+        installed ? " -DCMAKE_PREFIX_PATH=" + prefix.string() : " -DCMAKE_PREFIX_PATH=PREFIX";
     std::cout << "wrote " << dir.string() << "/: CMakeLists.txt, " << args->name << ".cpp, "
               << args->name << "_test.cpp, " << args->header.filename().string() << "\n"
-              << "next: cmake -S " << dir.string() << " -B " << dir.string()
-              << "/build && cmake --build " << dir.string() << "/build && ctest --test-dir "
+              << "next: cmake -S " << dir.string() << " -B " << dir.string() << "/build"
+              << prefix_arg << " && cmake --build " << dir.string() << "/build && ctest --test-dir "
               << dir.string() << "/build\n";
+    if (!installed) {
+      std::cout << "(PREFIX: where graft is installed, the --prefix given to cmake --install)\n";
+    }
     ctx.exit_code = kExitOk;
   });
 }

@@ -2,6 +2,10 @@
 
 #include "exit_codes.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <iostream>
 
 namespace graftctl {
@@ -22,9 +26,31 @@ std::string pid_list(const std::vector<graft::HostEntry>& hosts) {
 
 }  // namespace
 
+std::string host_list(const std::vector<graft::HostEntry>& hosts) {
+  return pid_list(hosts);
+}
+
 std::string describe(const graft::HostEntry& host) {
   const std::string name = host.snapshot ? host.snapshot->name : std::string("(starting)");
   return name + " (pid " + std::to_string(host.pid) + ")";
+}
+
+std::string no_host_message(const std::filesystem::path& run_dir) {
+  const std::string uid = std::to_string(::geteuid());
+  struct stat st {};
+  if (::stat(run_dir.c_str(), &st) != 0) {
+    if (errno == EACCES) {
+      return "permission denied reading the run dir " + run_dir.string() + " (you are uid " + uid +
+             "): hosts of another user are not visible; run graftctl as that user";
+    }
+  } else if (::access(run_dir.c_str(), R_OK | X_OK) != 0 && errno == EACCES) {
+    return "permission denied reading the run dir " + run_dir.string() + " (owned by uid " +
+           std::to_string(st.st_uid) + ", you are uid " + uid +
+           "): hosts of another user are not visible; run graftctl as that user";
+  }
+  return "no graft host of this user (uid " + uid + ") is running (run dir " + run_dir.string() +
+         "); hosts of another user are not visible: run graftctl as that user, or give its run "
+         "dir with --run-dir";
 }
 
 std::vector<graft::HostEntry> live_hosts(const std::filesystem::path& run_dir) {
@@ -62,7 +88,7 @@ HostSelection select_one_host(const std::filesystem::path& run_dir, const std::s
   if (sel.exit_code != 0) return sel;
   if (sel.hosts.empty()) {
     sel.exit_code = kExitNotFound;
-    sel.error = "no graft host is running (run dir " + run_dir.string() + ")";
+    sel.error = no_host_message(run_dir);
   } else if (sel.hosts.size() > 1) {
     sel.exit_code = kExitUsage;
     sel.error = host.empty() ? std::to_string(sel.hosts.size()) +

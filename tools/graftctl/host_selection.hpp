@@ -32,4 +32,11 @@ HostSelection select_one_host(const std::filesystem::path& run_dir, const std::s
 // "frontend (pid 1234)"
 std::string describe(const graft::HostEntry& host);
 
+// Why no host is listed: none of this user runs, or the run dir cannot be
+// read (another user's hosts are never visible).
+std::string no_host_message(const std::filesystem::path& run_dir);
+
+// "a (pid 1), b (pid 2)"
+std::string host_list(const std::vector<graft::HostEntry>& hosts);
+
 }  // namespace graftctl

@@ -16,6 +16,7 @@
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 namespace graftctl {
@@ -116,41 +117,63 @@ int run_top(const TopOptions& options) {
   RawTerminal terminal;
   const bool screen = ::isatty(STDOUT_FILENO) != 0 && !options.json;
 
-  // Previous reading per host and component, for call rates.
-  std::map<std::pair<int, std::string>,
-           std::pair<std::uint64_t, std::chrono::steady_clock::time_point>>
-      previous;
+  // Previous reading per host and component, for call rates: calls, the
+  // board's refresh time they were read at, and the last rate. Rates are
+  // over the board's own refresh times, so a frame drawn between two
+  // refreshes repeats the last rate instead of showing 0.
+  struct Reading {
+    std::uint64_t calls = 0;
+    std::chrono::system_clock::time_point refreshed;
+    std::optional<double> rate;
+  };
+  std::map<std::pair<int, std::string>, Reading> previous;
   for (long i = 0; options.iterations == 0 || i < options.iterations; ++i) {
-    const auto now = std::chrono::steady_clock::now();
     const HostSelection sel = select_hosts(options.run_dir, options.host);
     std::ostringstream frame;
+    // Calls per second per host and component since the previous frame
+    // (none on the first).
+    std::map<int, CallRates> rates;
+    for (const auto& h : sel.hosts) {
+      if (!h.snapshot) continue;
+      for (const auto& c : h.snapshot->components) {
+        const auto key = std::make_pair(h.pid, c.name);
+        auto it = previous.find(key);
+        if (it == previous.end()) {
+          previous[key] = {c.calls, h.snapshot->refreshed, std::nullopt};
+          continue;
+        }
+        Reading& r = it->second;
+        const double secs =
+            std::chrono::duration<double>(h.snapshot->refreshed - r.refreshed).count();
+        if (secs > 0 && c.calls >= r.calls) {
+          r.rate = static_cast<double>(c.calls - r.calls) / secs;
+          r.calls = c.calls;
+          r.refreshed = h.snapshot->refreshed;
+        }
+        if (r.rate) rates[h.pid][c.name] = *r.rate;
+      }
+    }
     if (options.json) {
       nlohmann::json hosts = nlohmann::json::array();
       for (const auto& h : sel.hosts) {
-        if (h.snapshot) hosts.push_back(nlohmann::json::parse(graft::to_json(*h.snapshot)));
+        if (!h.snapshot) continue;
+        nlohmann::json host = nlohmann::json::parse(graft::to_json(*h.snapshot));
+        for (auto& c : host["components"]) {
+          const auto& host_rates = rates[h.pid];
+          auto r = host_rates.find(c.value("component", ""));
+          c["calls_per_second"] =
+              r == host_rates.end() ? nlohmann::json() : nlohmann::json(r->second);
+        }
+        hosts.push_back(std::move(host));
       }
       frame << nlohmann::json{{"hosts", hosts}}.dump() << "\n";
     } else {
       if (screen) frame << "\x1b[H\x1b[2J";
       frame << "graftctl top  " << clock_time() << "  " << sel.hosts.size() << " host"
             << (sel.hosts.size() == 1 ? "" : "s") << "  (q or Ctrl-C quits)\n\n";
-      if (sel.hosts.empty()) frame << "no graft host is running\n";
+      if (sel.hosts.empty()) frame << no_host_message(options.run_dir) << "\n";
       for (const auto& h : sel.hosts) {
-        CallRates rates;
-        if (h.snapshot) {
-          for (const auto& c : h.snapshot->components) {
-            const auto key = std::make_pair(h.pid, c.name);
-            auto it = previous.find(key);
-            if (it != previous.end()) {
-              const double secs = std::chrono::duration<double>(now - it->second.second).count();
-              if (secs > 0 && c.calls >= it->second.first) {
-                rates[c.name] = static_cast<double>(c.calls - it->second.first) / secs;
-              }
-            }
-            previous[key] = {c.calls, now};
-          }
-        }
-        print_host_status(frame, h, &rates);
+        print_host_status(frame, h, &rates[h.pid]);
         frame << "\n";
       }
     }

@@ -118,6 +118,20 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
 
 BundleResult write_bundle(const BundleRequest& rq) {
   std::error_code ec;
+  // A public key given where the secret key belongs is the likely mistake:
+  // say so before anything about its permissions.
+  auto looks_public = [](const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    char head[21] = {};
+    in.read(head, sizeof head);
+    return in.gcount() == sizeof head &&
+           std::string_view(head, sizeof head) == "graft-ed25519-public ";
+  };
+  if (rq.secret_key.extension() == ".pub" || looks_public(rq.secret_key)) {
+    return failure(kExitUsage, "'" + rq.secret_key.string() +
+                                   "' is a public key; --key wants the secret key file (the "
+                                   ".key file keygen wrote beside it)");
+  }
   // The secret key first: refuse one that others can read, like ssh does.
   struct stat key_stat {};
   if (::stat(rq.secret_key.c_str(), &key_stat) != 0) {

@@ -1,10 +1,18 @@
 // The control protocol between graftctl and a host: each message is a frame,
 // a 4-byte big-endian payload length followed by that many bytes of JSON.
 //
-//   request: {"version":1,"id":7,"command":"rollback","component":"greeter"}
-//   reply:   {"version":1,"id":7,"ok":true,"result":{...}}
-//            {"version":1,"id":7,"ok":false,
+//   request: {"version":2,"id":7,"deadline_ms":4520316,
+//             "command":"rollback","component":"greeter","mode":"automatic"}
+//   reply:   {"version":2,"id":7,"ok":true,"result":{...}}
+//            {"version":2,"id":7,"ok":false,
 //             "error":{"kind":"refused","code":"no_previous","message":"..."}}
+//
+// Requests that change a host (install, rollback, commit, approve) are
+// applied at most once: they carry a non-zero id, unique per request, and a
+// deadline (milliseconds on CLOCK_MONOTONIC, which client and host share on
+// one machine and which cannot be stepped back). The host does not start a
+// request whose deadline has passed (kind "expired": not applied), and a
+// request whose id it has seen answers the first outcome again.
 //
 // Decoding is a pure function of the bytes (no I/O, no allocation beyond the
 // result, never throws), so that it can be fuzzed on its own.
@@ -21,7 +29,9 @@
 
 namespace graft::control {
 
-inline constexpr std::uint32_t kProtocolVersion = 1;
+inline constexpr std::uint32_t kProtocolVersion = 2;
+// Replies of an older host (its unknown_version error) are still read.
+inline constexpr std::uint32_t kOldestReplyVersion = 1;
 inline constexpr std::size_t kFrameHeaderSize = 4;
 // Requests and replies are small; anything larger is refused unread.
 inline constexpr std::uint32_t kMaxRequestSize = 64 * 1024;
@@ -48,7 +58,17 @@ struct Request {
   std::string bundle;
   bool all = false;
   std::optional<bool> auto_install;
+  // CLOCK_MONOTONIC milliseconds (std::chrono::steady_clock) from which on
+  // the host must not start the request; required (non-zero) with a
+  // non-zero id on changes.
+  std::uint64_t deadline_ms = 0;
+  // install, approve, rollback: "immediate", "quiesce" or "automatic"
+  // (empty: automatic, state carried when both versions can).
+  std::string mode;
 };
+
+// Whether a command changes the host (and so is applied at most once).
+bool is_change(Command command) noexcept;
 
 // Why a request could not be decoded. Each has a stable name (the reply's
 // error code).
@@ -99,6 +119,7 @@ inline constexpr std::string_view kKindRefused = "refused";     // a check or th
 inline constexpr std::string_view kKindNotFound = "not_found";  // no such component or bundle
 inline constexpr std::string_view kKindBusy = "busy";           // too many connections
 inline constexpr std::string_view kKindInternal = "internal";   // the host failed unexpectedly
+inline constexpr std::string_view kKindExpired = "expired";  // deadline passed first: not applied
 
 struct Reply {
   std::uint64_t id = 0;

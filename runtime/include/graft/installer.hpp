@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -41,6 +42,16 @@ struct VerifiedBundle {
   std::vector<BundleCheck> checks;
 };
 
+// What an install or a rollback did, for replies and logs.
+struct InstallOutcome {
+  std::string component;
+  std::string version;           // serving now
+  std::string from;              // serving before
+  bool already_serving = false;  // that exact build (same sha256) was serving: nothing done
+  std::string mode;              // the swap mode that ran: "immediate" or "quiesce"
+  std::string note;              // the slot's extra words, e.g. why state was not carried
+};
+
 class Installer {
  public:
   // Reads the trusted keys and <state_dir>/installed.json. Throws graft::Error
@@ -53,12 +64,25 @@ class Installer {
   // Every check, including the version policy against the installed state;
   // installs nothing.
   Status verify(const std::filesystem::path& bundle_dir, VerifiedBundle* out = nullptr);
+  // verify(), and a refusal goes on record (journal and log) as an
+  // install's would: for bundles held for approval.
+  Status check(const std::filesystem::path& bundle_dir, std::string_view by,
+               VerifiedBundle* out = nullptr);
   // Copies the shared object into the store, verifies the copy against the
   // signed manifest, checks the version policy, and swaps it in. With
   // options.allow_older, a bundle of the version that was serving just
-  // before is accepted (an explicit operator rollback).
-  Status install(const std::filesystem::path& bundle_dir, const SwapOptions& options = {});
-  Status rollback(std::string_view component, std::string_view by = "operator");
+  // before is accepted (an explicit operator rollback). The exact build
+  // that serves already (same version and sha256) is not installed again:
+  // success, with outcome->already_serving. Every refusal, at any stage,
+  // is journaled and logged once.
+  Status install(const std::filesystem::path& bundle_dir, const SwapOptions& options = {},
+                 InstallOutcome* outcome = nullptr);
+  // Back to the recorded previous version, and only there: the one kept
+  // loaded in probation, or its store copy after a commit or a restart.
+  // A rollback clears the record of a previous version, so a second one is
+  // refused with no_previous (it never moves forward again).
+  Status rollback(std::string_view component, std::string_view by = "operator",
+                  SwapMode mode = SwapMode::automatic, InstallOutcome* outcome = nullptr);
   Status commit(std::string_view component, std::string_view by = "operator");
   // A signed revocation folder (graft/revocation.hpp): recorded, so the
   // version is refused from now on, and rolled back if it serves.
@@ -68,6 +92,11 @@ class Installer {
   // artifact falls back to the newest good version, said in log and journal.
   Status restore();
   InstalledState state() const;
+  // Puts a refusal decided outside the Installer on record the same way
+  // (journal line and log line): e.g. a control request that expired.
+  // `code` names the cause (an ErrorCode name, or e.g. "request_expired").
+  void record_refusal(std::string_view code, std::string_view message, std::string_view component,
+                      std::string_view by, const std::filesystem::path& bundle = {});
 
  private:
   struct Impl;

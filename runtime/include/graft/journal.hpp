@@ -26,6 +26,7 @@ struct JournalEntry {
   std::string code;    // for refusals: the ErrorCode's name
   std::string reason;  // for refusals and fallbacks: the message
   std::string bundle;  // bundle folder, when one is involved
+  std::string mode;    // for swaps and rollbacks: the mode that ran (immediate, quiesce)
 };
 
 class Journal {

@@ -105,33 +105,41 @@ CallResult call_host(const std::filesystem::path& socket, const Request& request
     }
   }
 
+  const bool request_sent = sent == frame.size();
+  auto after_send = [&](CallResult r) {
+    r.request_sent = request_sent;
+    return r;
+  };
   std::string in;
   char buf[16384];
   for (;;) {
     const FrameScan scan = scan_frame(in, kMaxReplySize);
     if (scan.state == FrameState::too_large) {
-      return failed(CallFailure::bad_reply,
-                    "reply announces " + std::to_string(scan.payload_size) + " bytes");
+      return after_send(failed(CallFailure::bad_reply,
+                               "reply announces " + std::to_string(scan.payload_size) + " bytes"));
     }
     if (scan.state == FrameState::complete) {
       auto reply = decode_reply(std::string_view(in).substr(kFrameHeaderSize, scan.payload_size));
-      if (!reply) return failed(CallFailure::bad_reply, "reply is not a well-formed reply");
+      if (!reply)
+        return after_send(failed(CallFailure::bad_reply, "reply is not a well-formed reply"));
       CallResult r;
       r.reply = std::move(reply);
-      return r;
+      return after_send(std::move(r));
     }
     const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
     if (n > 0) {
       in.append(buf, static_cast<std::size_t>(n));
     } else if (n == 0) {
-      return failed(CallFailure::closed, "the host closed the connection without a reply");
+      return after_send(
+          failed(CallFailure::closed, "the host closed the connection without a reply"));
     } else if (errno == EAGAIN || errno == EINTR) {
       if (!wait_for(fd.get(), POLLIN, until)) {
-        return failed(CallFailure::timed_out,
-                      "no reply within " + std::to_string(deadline.count()) + " ms");
+        return after_send(failed(CallFailure::timed_out,
+                                 "no reply within " + std::to_string(deadline.count()) + " ms"));
       }
     } else {
-      return failed(CallFailure::closed, std::string("reading the reply: ") + std::strerror(errno));
+      return after_send(
+          failed(CallFailure::closed, std::string("reading the reply: ") + std::strerror(errno)));
     }
   }
 }

@@ -6,9 +6,11 @@
 #include <graft/status_board.hpp>
 
 #include "bundle_probe.hpp"
+#include "change_lanes.hpp"
 #include "control_server.hpp"
 #include "inbox.hpp"
 #include "install_policy.hpp"
+#include "request_outcomes.hpp"
 #include "serial_worker.hpp"
 #include "status_board_writer.hpp"
 
@@ -58,6 +60,8 @@ std::string default_host_name() {
 std::string_view error_kind(const Status& st) {
   switch (st.code()) {
     case ErrorCode::file_missing:
+    case ErrorCode::unknown_component:
+    case ErrorCode::not_loaded:
       return control::kKindNotFound;
     default:
       return control::kKindRefused;
@@ -70,6 +74,36 @@ std::string error_reply(std::uint64_t id, const Status& st) {
 
 std::string ok_reply(std::uint64_t id, const json& result) {
   return control::encode_ok_reply(id, result.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+// Deadlines are on CLOCK_MONOTONIC (steady_clock), which every process of
+// the machine shares and nobody can set: a wall clock stepped back while a
+// host was stopped must not revive a request its client gave up on.
+std::uint64_t monotonic_ms_now() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+SwapMode swap_mode(const std::string& name) {
+  if (name == "immediate") return SwapMode::immediate;
+  if (name == "quiesce") return SwapMode::quiesce;
+  return SwapMode::automatic;
+}
+
+// What makes a retry the same request: everything but its deadline.
+std::string fingerprint(const Request& r) {
+  Request same = r;
+  same.deadline_ms = 0;
+  return control::encode_request(same);
+}
+
+json outcome_json(const InstallOutcome& o) {
+  json j = {{"component", o.component}, {"version", o.version}, {"from", o.from}};
+  if (o.already_serving) j["already_serving"] = true;
+  if (!o.mode.empty()) j["mode"] = o.mode;
+  if (!o.note.empty()) j["note"] = o.note;
+  return j;
 }
 
 json pending_json(const PendingBundle& p) {
@@ -100,9 +134,12 @@ struct ControlPlane::Impl {
 
   std::unique_ptr<control::StatusBoardWriter> board;
   std::shared_ptr<RefreshSignal> refresh = std::make_shared<RefreshSignal>();
-  std::uint64_t refreshes = 0;  // refresher thread only
+  std::uint64_t refreshes = 0;  // under publish_mu
   std::thread refresher;
-  std::unique_ptr<control::SerialWorker> worker;
+  std::mutex publish_mu;  // the refresher and a finished change both publish
+  control::RequestOutcomes outcomes;
+  std::unique_ptr<control::ChangeLanes> lanes;
+  std::unique_ptr<control::SerialWorker> worker;  // the inbox's intake
   std::unique_ptr<control::Inbox> inbox;
   std::unique_ptr<control::ControlServer> server;
 
@@ -131,12 +168,21 @@ struct ControlPlane::Impl {
     s.refreshes = refreshes;
     s.auto_install = policy.auto_install();
     s.has_inbox = !options.inbox_dir.empty();
+    // PREVIOUS is what a rollback would go back to: the slot's previous
+    // version in probation, else the recorded one (reloaded from the store).
+    const InstalledState recorded = installer.state();
     for (const SlotStatus& st : runtime.status()) {
       BoardComponent c;
       c.name = st.component;
       c.interface_id = st.interface_id;
       c.version = st.version;
       c.previous_version = st.previous_version;
+      if (c.previous_version.empty()) {
+        auto it = recorded.components.find(st.component);
+        if (it != recorded.components.end() && it->second.previous) {
+          c.previous_version = it->second.previous->to_string();
+        }
+      }
       c.state = std::string(to_string(st.state));
       c.calls = st.calls;
       c.errors = st.errors;
@@ -161,9 +207,15 @@ struct ControlPlane::Impl {
         if (refresh->stopping) return;
         refresh->due = false;
       }
-      ++refreshes;
-      board->publish(snapshot());
+      publish_now();
     }
+  }
+
+  // The board shows a change as soon as its request returns.
+  void publish_now() {
+    std::lock_guard lock(publish_mu);
+    ++refreshes;
+    board->publish(snapshot());
   }
 
   // --- requests ---------------------------------------------------------
@@ -201,42 +253,87 @@ struct ControlPlane::Impl {
       case Command::approve:
         break;
     }
-    // Changes to the runtime: one at a time, off the socket's thread.
-    const bool posted = worker->post([this, r, reply] { reply(change(r)); });
+    // Changes: at most once per id, each on its component's lane, off the
+    // socket's thread. (Id 0 comes only from handle(): not deduplicated.)
+    if (r.id != 0) {
+      switch (outcomes.admit(r.id, fingerprint(r), reply)) {
+        case control::RequestOutcomes::Admit::duplicate:
+          logger->info("control: request {} ({}) seen before: answered with its first outcome",
+                       r.id, to_string(r.command));
+          return;
+        case control::RequestOutcomes::Admit::conflict:
+          reply(control::encode_error_reply(
+              r.id, control::kKindProtocol, "bad_request",
+              "request id " + std::to_string(r.id) + " was used before for a different request"));
+          return;
+        case control::RequestOutcomes::Admit::first:
+          break;
+      }
+    }
+    const std::string lane = r.command == Command::approve ? std::string("approve") : r.component;
+    const bool posted = lanes->post(lane, [this, r, reply] {
+      std::string payload = change(r);
+      publish_now();
+      if (r.id != 0) outcomes.finish(r.id, payload);
+      reply(std::move(payload));
+    });
     if (!posted) {
-      reply(control::encode_error_reply(r.id, control::kKindBusy, "stopping",
-                                        "the host is shutting down"));
+      std::string payload = control::encode_error_reply(r.id, control::kKindBusy, "stopping",
+                                                        "the host is shutting down; not applied");
+      if (r.id != 0) outcomes.finish(r.id, payload);
+      reply(std::move(payload));
     }
   }
 
   std::string change(const Request& r) {
     try {
+      if (r.deadline_ms != 0 && monotonic_ms_now() >= r.deadline_ms) {
+        const std::string what = std::string(to_string(r.command)) + " " +
+                                 (r.command == Command::install || r.command == Command::approve
+                                      ? (r.all ? std::string("--all") : r.bundle)
+                                      : r.component);
+        const std::string why = "request " + std::to_string(r.id) + " (" + what +
+                                ") expired before the host could start it; not applied";
+        installer.record_refusal("request_expired", why, r.component, "operator",
+                                 r.command == Command::install ? fs::path(r.bundle) : fs::path());
+        return control::encode_error_reply(r.id, control::kKindExpired, "request_expired", why);
+      }
       switch (r.command) {
         case Command::install: {
           json result;
-          if (Status st = install(fs::absolute(r.bundle), "operator", &result); !st.ok()) {
+          if (Status st = install(fs::absolute(r.bundle), "operator", swap_mode(r.mode), &result);
+              !st.ok()) {
             return error_reply(r.id, st);
           }
           return ok_reply(r.id, result);
         }
-        case Command::rollback:
+        case Command::rollback: {
+          InstallOutcome out;
+          if (Status st = installer.rollback(r.component, "operator", swap_mode(r.mode), &out);
+              !st.ok()) {
+            return error_reply(r.id, st);
+          }
+          json result = outcome_json(out);
+          result["pid"] = pid;
+          result["name"] = options.host_name;
+          if (SlotCore* slot = runtime.find(r.component)) {
+            result["state"] = std::string(to_string(slot->status().state));
+          }
+          return ok_reply(r.id, result);
+        }
         case Command::commit: {
           SlotCore* slot = runtime.find(r.component);
-          if (slot == nullptr) {
-            return control::encode_error_reply(
-                r.id, control::kKindNotFound, "not_loaded",
-                "host '" + options.host_name + "' has no component '" + r.component + "'");
+          const SlotStatus before = slot != nullptr ? slot->status() : SlotStatus();
+          if (Status st = installer.commit(r.component, "operator"); !st.ok()) {
+            return error_reply(r.id, st);
           }
-          const std::string before = slot->status().version;
-          Status st = r.command == Command::rollback ? installer.rollback(r.component, "operator")
-                                                     : installer.commit(r.component, "operator");
-          if (!st.ok()) return error_reply(r.id, st);
           const SlotStatus after = slot->status();
           return ok_reply(r.id, {{"pid", pid},
                                  {"name", options.host_name},
                                  {"component", r.component},
-                                 {"from", before},
                                  {"version", after.version},
+                                 {"released", before.previous_version},
+                                 {"was_probation", before.state == SlotState::probation},
                                  {"state", std::string(to_string(after.state))}});
         }
         case Command::approve:
@@ -251,29 +348,23 @@ struct ControlPlane::Impl {
     }
   }
 
-  // Verifies and installs one bundle folder. `result` describes the swap.
-  Status install(const fs::path& bundle, std::string_view by, json* result) {
-    VerifiedBundle verified;
-    if (Status st = installer.verify(bundle, &verified); !st.ok()) return st;
-    const std::string& component = verified.manifest.component;
-    SlotCore* slot = runtime.find(component);
-    if (slot == nullptr) {
-      return Status(ErrorCode::file_missing,
-                    "host '" + options.host_name + "' has no component '" + component + "'");
-    }
-    const std::string before = slot->status().version;
+  // Installs one bundle folder (the Installer verifies it and puts any
+  // refusal on record). `result` describes the swap.
+  Status install(const fs::path& bundle, std::string_view by, SwapMode mode, json* result) {
     SwapOptions swap;
     swap.by = std::string(by);
-    if (Status st = installer.install(bundle, swap); !st.ok()) return st;
-    const std::string version = verified.manifest.version.to_string();
-    logger->info("control: installed {} {} over {} from {} (by {})", component, version, before,
-                 bundle.string(), by);
-    *result = {{"pid", pid},
-               {"name", options.host_name},
-               {"component", component},
-               {"version", version},
-               {"from", before},
-               {"bundle", bundle.string()}};
+    swap.mode = mode;
+    InstallOutcome out;
+    if (Status st = installer.install(bundle, swap, &out); !st.ok()) return st;
+    if (!out.already_serving) {
+      logger->info("control: installed {} {} over {} from {} (by {}, {}){}", out.component,
+                   out.version, out.from, bundle.string(), by, out.mode,
+                   out.note.empty() ? "" : ": " + out.note);
+    }
+    *result = outcome_json(out);
+    (*result)["pid"] = pid;
+    (*result)["name"] = options.host_name;
+    (*result)["bundle"] = bundle.string();
     return {};
   }
 
@@ -297,7 +388,7 @@ struct ControlPlane::Impl {
     bool all_ok = true;
     for (const auto& p : chosen) {
       json result;
-      Status st = install(p.path, "operator", &result);
+      Status st = install(p.path, "operator", swap_mode(r.mode), &result);
       forget_pending(p.name);
       if (st.ok()) {
         if (inbox) report_move(inbox->retire(p.name));
@@ -351,8 +442,9 @@ struct ControlPlane::Impl {
     if (!st.ok()) logger->error("inbox: {}", st.message());
   }
 
+  // The Installer has put the refusal on record (journal and log); the
+  // bundle leaves the inbox.
   void refuse(const std::string& name, const Status& why) {
-    logger->error("inbox: refused bundle {}: {} ({})", name, why.message(), to_string(why.code()));
     if (inbox) {
       report_move(
           inbox->set_aside(name, std::string(to_string(why.code())) + ": " + why.message()));
@@ -369,21 +461,9 @@ struct ControlPlane::Impl {
       }
       return;
     }
-    VerifiedBundle verified;
-    if (Status st = installer.verify(path, &verified); !st.ok()) {
-      refuse(name, st);
-      return;
-    }
-    const std::string component = verified.manifest.component;
-    const std::string version = verified.manifest.version.to_string();
-    if (runtime.find(component) == nullptr) {
-      refuse(name, Status(ErrorCode::not_loaded,
-                          "host '" + options.host_name + "' has no component '" + component + "'"));
-      return;
-    }
     if (policy.auto_install()) {
       json result;
-      if (Status st = install(path, "inbox", &result); !st.ok()) {
+      if (Status st = install(path, "inbox", SwapMode::automatic, &result); !st.ok()) {
         refuse(name, st);
         return;
       }
@@ -391,6 +471,13 @@ struct ControlPlane::Impl {
       refresh->raise();
       return;
     }
+    VerifiedBundle verified;
+    if (Status st = installer.check(path, "inbox", &verified); !st.ok()) {
+      refuse(name, st);
+      return;
+    }
+    const std::string component = verified.manifest.component;
+    const std::string version = verified.manifest.version.to_string();
     PendingBundle p{name, path, component, version, verified.manifest.applies_to.to_string()};
     {
       std::lock_guard lock(pending_mu);
@@ -417,6 +504,7 @@ ControlPlane::ControlPlane(Runtime& runtime, Installer& installer, ControlOption
     if (auto signal = weak.lock()) signal->raise();
   });
   m.worker = std::make_unique<control::SerialWorker>();
+  m.lanes = std::make_unique<control::ChangeLanes>();
   try {
     if (!m.options.inbox_dir.empty()) {
       control::InboxOptions io;
@@ -446,6 +534,7 @@ ControlPlane::ControlPlane(Runtime& runtime, Installer& installer, ControlOption
         },
         so, m.logger);
   } catch (...) {
+    m.lanes->stop();
     m.worker->stop();
     m.inbox.reset();
     {
@@ -467,6 +556,7 @@ ControlPlane::~ControlPlane() {
   // The changes already asked for finish (their replies still reach the
   // socket; jobs posted from now on are dropped), then the inbox, the
   // socket and the board go.
+  m.lanes->stop();
   m.worker->stop();
   m.inbox.reset();
   m.server.reset();

@@ -61,6 +61,11 @@ std::string_view to_string(Command command) noexcept {
   return "unknown";
 }
 
+bool is_change(Command command) noexcept {
+  return command == Command::install || command == Command::rollback ||
+         command == Command::commit || command == Command::approve;
+}
+
 std::optional<Command> parse_command(std::string_view name) noexcept {
   for (const auto& [c, n] : kCommandNames) {
     if (n == name) return c;
@@ -149,6 +154,31 @@ DecodedRequest decode_request(std::string_view payload) noexcept {
     r.id = id;
     r.command = *parsed;
     std::string why;
+    if (auto d = j.find("deadline_ms"); d != j.end()) {
+      if (!d->is_number_unsigned()) {
+        return fail(RequestError::bad_request, "field 'deadline_ms' must be an unsigned integer",
+                    id);
+      }
+      r.deadline_ms = d->get<std::uint64_t>();
+    }
+    if (is_change(r.command) && (r.id == 0 || r.deadline_ms == 0)) {
+      return fail(RequestError::bad_request,
+                  std::string(to_string(r.command)) +
+                      " needs a non-zero 'id' and a 'deadline_ms' (it is applied at most once)",
+                  id);
+    }
+    if (j.contains("mode")) {
+      if (r.command != Command::install && r.command != Command::rollback &&
+          r.command != Command::approve) {
+        return fail(RequestError::bad_request,
+                    "field 'mode' is for install, rollback and approve only", id);
+      }
+      if (!take_string(j, "mode", &r.mode, &why)) return fail(RequestError::bad_request, why, id);
+      if (r.mode != "immediate" && r.mode != "quiesce" && r.mode != "automatic") {
+        return fail(RequestError::bad_request,
+                    "field 'mode' must be immediate, quiesce or automatic", id);
+      }
+    }
     switch (r.command) {
       case Command::ping:
       case Command::status:
@@ -156,6 +186,11 @@ DecodedRequest decode_request(std::string_view payload) noexcept {
         break;
       case Command::install:
         if (!take_string(j, "bundle", &r.bundle, &why)) {
+          return fail(RequestError::bad_request, why, id);
+        }
+        // Optional: the component the client read in the manifest, so the
+        // host can queue the install with that component's requests.
+        if (j.contains("component") && !take_string(j, "component", &r.component, &why)) {
           return fail(RequestError::bad_request, why, id);
         }
         break;
@@ -229,6 +264,8 @@ std::string encode_request(const Request& request) {
   if (!request.bundle.empty()) j["bundle"] = request.bundle;
   if (request.all) j["all"] = true;
   if (request.auto_install) j["auto_install"] = *request.auto_install;
+  if (request.deadline_ms != 0) j["deadline_ms"] = request.deadline_ms;
+  if (!request.mode.empty()) j["mode"] = request.mode;
   return j.dump();
 }
 
@@ -271,7 +308,8 @@ std::optional<Reply> decode_reply(std::string_view payload) noexcept {
     auto ok = j.find("ok");
     auto version = j.find("version");
     if (ok == j.end() || !ok->is_boolean() || version == j.end() ||
-        !version->is_number_unsigned() || version->get<std::uint64_t>() != kProtocolVersion) {
+        !version->is_number_unsigned() || version->get<std::uint64_t>() < kOldestReplyVersion ||
+        version->get<std::uint64_t>() > kProtocolVersion) {
       return std::nullopt;
     }
     r.ok = ok->get<bool>();

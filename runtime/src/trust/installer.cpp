@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <mutex>
 
 namespace graft {
@@ -54,6 +56,27 @@ std::vector<std::string> prune_versions(ComponentRecord& r, const Version& live,
   return dropped;
 }
 
+// The install or rollback this thread is running: a slot reports its events
+// on the thread that caused them, so the listener can tell an event of the
+// Installer's own call (and fill in its outcome) from one of another thread.
+struct CallInProgress {
+  std::string component;
+  bool rollback = false;  // a store copy installed to go back: journaled as rolled_back
+  InstallOutcome* outcome = nullptr;
+};
+thread_local CallInProgress* t_call = nullptr;
+
+class CallScope {
+ public:
+  explicit CallScope(CallInProgress* call) : saved_(t_call) { t_call = call; }
+  ~CallScope() { t_call = saved_; }
+  CallScope(const CallScope&) = delete;
+  CallScope& operator=(const CallScope&) = delete;
+
+ private:
+  CallInProgress* saved_;
+};
+
 }  // namespace
 
 // Shared with the runtime's event listener, which may outlive the Installer.
@@ -84,9 +107,24 @@ struct InstallerCore {
   // Keeps the installed state in step with what the slots do, whoever asked
   // (operator, inbox, probation, restore).
   void on_event(const SlotEvent& e) {
-    if (e.kind == SlotEventKind::refused) return;  // journaled by install() with the bundle
+    // Refusals are journaled by the Installer's call, with the bundle.
+    if (e.kind == SlotEventKind::refused) return;
+    SlotEventKind kind = e.kind;
+    CallInProgress* call = t_call != nullptr && t_call->component == e.component ? t_call : nullptr;
+    if (call != nullptr && call->rollback && kind == SlotEventKind::swapped) {
+      kind = SlotEventKind::rolled_back;
+    }
+    if (call != nullptr && call->outcome != nullptr &&
+        (kind == SlotEventKind::swapped || kind == SlotEventKind::rolled_back ||
+         kind == SlotEventKind::loaded)) {
+      call->outcome->version = e.version;
+      call->outcome->from = e.from_version;
+      call->outcome->mode = e.mode;
+      call->outcome->note = e.note;
+    }
     JournalEntry j;
-    j.event = std::string(to_string(e.kind));
+    j.event = std::string(to_string(kind));
+    j.mode = e.mode;
     j.component = e.component;
     j.version = e.version;
     j.from_version = e.from_version;
@@ -94,13 +132,15 @@ struct InstallerCore {
     if (!e.status.ok()) {
       j.code = std::string(to_string(e.status.code()));
       j.reason = e.status.message();
+    } else {
+      j.reason = e.note;
     }
     journal.append(j);
     const auto v = Version::parse(e.version);
     if (!v) return;
     std::lock_guard lock(state_mu);
     ComponentRecord& r = state.components[e.component];
-    switch (e.kind) {
+    switch (kind) {
       case SlotEventKind::loaded:
         // A host's own start-up load (its base) leaves the recorded serving
         // version alone: restore() is about to move the slot back there, and
@@ -108,8 +148,15 @@ struct InstallerCore {
         if (!r.serving || e.by == "restore") r.serving = *v;
         break;
       case SlotEventKind::swapped:
+        // restore() moves the slot back to the recorded version: what was
+        // before it stays the recorded previous.
+        if (e.by != "restore") r.previous = Version::parse(e.from_version);
+        r.serving = *v;
+        break;
       case SlotEventKind::rolled_back:
-        r.previous = Version::parse(e.from_version);
+        // Going back leaves nothing to go back to: a second rollback is
+        // refused rather than re-applying the version just left.
+        r.previous.reset();
         r.serving = *v;
         break;
       default:
@@ -144,14 +191,12 @@ struct Installer::Impl {
   InstalledState at_start;
   BundleVerifier verifier{TrustedKeys()};
   TrustedKeys keys;  // for revocations
-  std::mutex install_mu;
-
-  Runtime& runtime() { return core->runtime; }
 
   // A revoked version's way back: the newest version below it that the
   // store keeps and that is not revoked (the recorded previous may be a
   // newer version that was rolled back, or gone).
   Status roll_back_below(const std::string& component) {
+    std::lock_guard lane(lock_for(component));
     ComponentRecord rec;
     {
       std::lock_guard lock(core->state_mu);
@@ -181,19 +226,51 @@ struct Installer::Impl {
     return slot->install(artifact, o);
   }
 
+  // One install or rollback at a time per component; different components
+  // do not wait for one another.
+  std::mutex lanes_mu;
+  std::map<std::string, std::unique_ptr<std::mutex>> component_mu;
+
+  std::mutex& lock_for(const std::string& component) {
+    std::lock_guard lock(lanes_mu);
+    auto& m = component_mu[component];
+    if (!m) m = std::make_unique<std::mutex>();
+    return *m;
+  }
+
+  Runtime& runtime() { return core->runtime; }
+
+  // Every refusal of the Installer (and those a caller hands to
+  // record_refusal) goes through here: one journal line and one log line.
+  // A slot logs its own refusals; `slot_logged` avoids a second line.
   Status refuse(const Status& s, const fs::path& bundle, const std::string& component,
-                const std::string& version, const std::string& by) {
+                const std::string& version, const std::string& by, bool slot_logged = false) {
+    record(to_string(s.code()), s.message(), bundle, component, version, by, slot_logged);
+    return s;
+  }
+
+  void record(std::string_view code, std::string_view message, const fs::path& bundle,
+              const std::string& component, const std::string& version, const std::string& by,
+              bool slot_logged) {
     JournalEntry j;
     j.event = "refused";
     j.component = component;
     j.version = version;
     j.by = by;
-    j.code = std::string(to_string(s.code()));
-    j.reason = s.message();
+    j.code = std::string(code);
+    j.reason = std::string(message);
     j.bundle = bundle.string();
-    core->journal.append(j);
-    runtime().logger().warn("refused bundle: {}", s.message());
-    return s;
+    if (!core->journal.append(j)) {
+      runtime().logger().error("{}: cannot append the refusal below",
+                               core->journal.file().string());
+    }
+    if (!slot_logged) {
+      const std::string what = !bundle.empty()      ? "bundle " + bundle.filename().string()
+                               : !component.empty() ? "component " + component
+                                                    : std::string("request");
+      runtime().logger().warn("refused {}: {} ({}, by {})", what, message, j.code,
+                              by.empty() ? "-" : by);
+    }
   }
 
   // The version policy and the slot's interface, against the installed state.
@@ -325,14 +402,52 @@ Status Installer::verify(const fs::path& bundle_dir, VerifiedBundle* out) {
   return s;
 }
 
-Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options) {
-  std::lock_guard lock(impl_->install_mu);
+Status Installer::check(const fs::path& bundle_dir, std::string_view by, VerifiedBundle* out) {
+  VerifiedBundle vb;
+  Status s = verify(bundle_dir, &vb);
+  if (!s) {
+    (void)impl_->refuse(s, bundle_dir, vb.manifest.component,
+                        vb.manifest.component.empty() ? "" : vb.manifest.version.to_string(),
+                        std::string(by));
+  }
+  if (out != nullptr) *out = std::move(vb);
+  return s;
+}
+
+Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options,
+                          InstallOutcome* outcome) {
+  InstallOutcome local;
+  InstallOutcome& out = outcome != nullptr ? *outcome : local;
+  out = InstallOutcome();
   Manifest m;
   if (Status s = impl_->verifier.verify(bundle_dir, &m, nullptr); !s) {
     return impl_->refuse(s, bundle_dir, m.component,
                          m.component.empty() ? "" : m.version.to_string(), options.by);
   }
+  std::lock_guard lock(impl_->lock_for(m.component));
   const std::string version = m.version.to_string();
+  out.component = m.component;
+  SlotCore* slot = impl_->runtime().find(m.component);
+  const std::optional<Version> serving = slot != nullptr ? slot->serving_version() : std::nullopt;
+  if (serving) out.from = serving->to_string();
+  if (serving && *serving == m.version) {
+    // The exact build that serves (same recorded sha256): nothing to do,
+    // so that automation can re-run an install safely.
+    std::lock_guard state_lock(impl_->core->state_mu);
+    auto it = impl_->core->state.components.find(m.component);
+    if (it != impl_->core->state.components.end()) {
+      auto h = it->second.hashes.find(version);
+      if (h != it->second.hashes.end() && h->second == m.sha256) {
+        out.version = version;
+        out.already_serving = true;
+        impl_->runtime().logger().info(
+            "[{} {}] already serving this build (sha256 {}); bundle {} "
+            "not installed again (by {})",
+            m.component, version, m.sha256, bundle_dir.string(), options.by);
+        return Status();
+      }
+    }
+  }
   if (Status s = impl_->check_policy(m, bundle_dir, options.allow_older, nullptr); !s) {
     return impl_->refuse(s, bundle_dir, m.component, version, options.by);
   }
@@ -377,13 +492,14 @@ Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options
   }
   SwapOptions swap = options;
   swap.expect_version = m.version;
-  SlotCore* slot = impl_->runtime().find(m.component);
   {
     std::lock_guard state_lock(impl_->core->state_mu);
     impl_->core->last_save = Status();
   }
+  CallInProgress call{m.component, false, &out};
+  CallScope scope(&call);
   if (Status s = slot->install(artifact, swap); !s) {
-    return impl_->refuse(s, bundle_dir, m.component, version, options.by);
+    return impl_->refuse(s, bundle_dir, m.component, version, options.by, /*slot_logged=*/true);
   }
   Status saved;
   {
@@ -393,7 +509,7 @@ Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options
   if (!saved) {
     // Serving a version the disk does not record would come back as another
     // version after a restart: undo the swap, and say why.
-    const Status undone = slot->rollback("installer");
+    const Status undone = slot->rollback("installer", SwapMode::immediate);
     return impl_->refuse(
         Status(saved.code(), "bundle '" + bundle_dir.string() + "' (" + m.component + " " +
                                  version + "): the installed state could not be saved (" +
@@ -407,40 +523,79 @@ Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options
   j.version = version;
   j.by = options.by;
   j.bundle = bundle_dir.string();
+  j.mode = out.mode;
   impl_->core->journal.append(j);
   return Status();
 }
 
-Status Installer::rollback(std::string_view component, std::string_view by) {
+Status Installer::rollback(std::string_view component_view, std::string_view by_view, SwapMode mode,
+                           InstallOutcome* outcome) {
+  const std::string component(component_view);
+  const std::string by(by_view);
+  InstallOutcome local;
+  InstallOutcome& out = outcome != nullptr ? *outcome : local;
+  out = InstallOutcome();
+  out.component = component;
   SlotCore* slot = impl_->runtime().find(component);
   if (slot == nullptr) {
-    return Status(ErrorCode::unknown_component,
-                  "this host has no slot for component '" + std::string(component) + "'");
+    return impl_->refuse(Status(ErrorCode::unknown_component,
+                                "this host has no slot for component '" + component + "'"),
+                         {}, component, "", by);
   }
-  Status s = slot->rollback(by);
-  if (s.code() != ErrorCode::no_previous) return s;
-  // After a restart the slot knows no previous version; the installed state
-  // does, and the store still holds its artifact.
+  std::lock_guard lock(impl_->lock_for(component));
+  const SlotStatus now = slot->status();
+  out.from = now.version;
   ComponentRecord rec;
   {
-    std::lock_guard lock(impl_->core->state_mu);
-    auto it = impl_->core->state.components.find(std::string(component));
-    if (it == impl_->core->state.components.end()) return s;
-    rec = it->second;
+    std::lock_guard state_lock(impl_->core->state_mu);
+    auto it = impl_->core->state.components.find(component);
+    if (it != impl_->core->state.components.end()) rec = it->second;
   }
-  if (!rec.previous) return s;
-  auto h = rec.hashes.find(rec.previous->to_string());
-  if (h == rec.hashes.end()) return s;
+  if (!rec.previous) {
+    return impl_->refuse(
+        Status(ErrorCode::no_previous,
+               "component '" + component + "': no previous version to roll back to (serving " +
+                   (now.version.empty() ? std::string("nothing") : now.version) +
+                   "; a rollback only goes back to the version an install replaced, once)"),
+        {}, component, now.version, by);
+  }
+  const std::string target = rec.previous->to_string();
+  CallInProgress call{component, false, &out};
+  CallScope scope(&call);
+  if (now.previous_version == target) {
+    // The slot still holds the recorded previous version (probation).
+    if (Status s = slot->rollback(by, mode); !s) {
+      return impl_->refuse(s, {}, component, target, by, /*slot_logged=*/true);
+    }
+    return Status();
+  }
+  // After a commit or a restart: the recorded previous version's store copy.
+  auto h = rec.hashes.find(target);
+  if (h == rec.hashes.end()) {
+    // A version the host loaded itself before the Installer listened (its
+    // hash is not recorded): the slot still knows the file it replaced at
+    // the swap that recorded it as previous.
+    if (Status s = slot->rollback(by, mode); !s) {
+      return impl_->refuse(s, {}, component, target, by, /*slot_logged=*/true);
+    }
+    return Status();
+  }
   Artifact artifact;
   if (Status got = impl_->runtime().store().get(h->second, &artifact); !got) {
-    return Status(got.code(), "component '" + std::string(component) + "': cannot roll back to " +
-                                  rec.previous->to_string() + ": " + got.message());
+    return impl_->refuse(Status(got.code(), "component '" + component + "': cannot roll back to " +
+                                                target + ": " + got.message()),
+                         {}, component, target, by);
   }
   SwapOptions o;
+  o.mode = mode;
   o.allow_older = true;
   o.expect_version = rec.previous;
-  o.by = std::string(by);
-  return slot->install(artifact, o);
+  o.by = by;
+  call.rollback = true;
+  if (Status s = slot->install(artifact, o); !s) {
+    return impl_->refuse(s, {}, component, target, by, /*slot_logged=*/true);
+  }
+  return Status();
 }
 
 Status Installer::revoke(const fs::path& revocation_dir) {
@@ -509,7 +664,7 @@ Status Installer::restore() {
           log.error("restore: {}", why);
           impl_->core->journal.append({"restore_fallback", name, v.to_string(),
                                        rec.serving->to_string(), "restore", "state_corrupt", why,
-                                       ""});
+                                       "", ""});
         } else {
           log.info("restore: component '{}' back on {}", name, v.to_string());
         }
@@ -522,11 +677,17 @@ Status Installer::restore() {
           "component '" + name + "': no recorded version could be restored (" + failures + ")";
       log.error("restore: {}", why);
       impl_->core->journal.append({"restore_failed", name, rec.serving->to_string(), "", "restore",
-                                   "state_corrupt", why, ""});
+                                   "state_corrupt", why, "", ""});
       result = Status(ErrorCode::state_corrupt, why);
     }
   }
   return result;
+}
+
+void Installer::record_refusal(std::string_view code, std::string_view message,
+                               std::string_view component, std::string_view by,
+                               const fs::path& bundle) {
+  impl_->record(code, message, bundle, std::string(component), "", std::string(by), false);
 }
 
 InstalledState Installer::state() const {

@@ -27,6 +27,7 @@ bool Journal::append(const JournalEntry& e) {
   put("code", e.code);
   put("reason", e.reason);
   put("bundle", e.bundle);
+  put("mode", e.mode);
   const std::string line = j.dump() + "\n";
   std::lock_guard lock(mu_);
   // One write of a whole line with O_APPEND: lines never interleave.

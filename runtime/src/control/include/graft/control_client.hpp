@@ -28,6 +28,9 @@ struct CallResult {
   CallFailure failure = CallFailure::none;
   std::string detail;          // for a failure: the system's reason
   std::optional<Reply> reply;  // when failure == none
+  // Whether the whole request reached the host's socket. When not, the host
+  // cannot have acted on it; when it did and no reply came, it may have.
+  bool request_sent = false;
 };
 
 // Connects to `socket`, sends `request`, and waits for the reply until
