@@ -5,14 +5,23 @@
 #include <graft/status.hpp>
 #include <graft/version.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <ctime>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace graft {
 
 inline constexpr const char* kManifestFormat = "graft-bundle/1";
+// Caps known before a byte is read: manifest.json and manifest.sig larger
+// than these are refused without reading them.
+inline constexpr std::size_t kManifestMaxBytes = 64 * 1024;
+inline constexpr std::size_t kSignatureMaxBytes = 1024;
+// How far a bundle's `created` may lie in the future (clock skew between the
+// signing machine and the host) before the bundle is refused.
+inline constexpr std::time_t kCreatedSkewSeconds = 300;
 
 struct Manifest {
   std::string component;
@@ -28,11 +37,18 @@ struct Manifest {
   std::time_t expires = 0;
   std::string key_id;
 
-  // Parses and checks every field's type and form. Never throws.
+  // Parses and checks every field's type and form: at most
+  // kManifestMaxBytes, a flat object, no key twice, no field outside
+  // manifest_fields(), hex in lower case, created before expires. Never
+  // throws. Meant for signed bytes: BundleVerifier checks the signature
+  // first.
   static Status parse(std::string_view json_text, Manifest* out);
   // Canonical JSON (sorted keys, two-space indent, trailing newline).
   std::string to_json() const;
 };
+
+// The names of every field a manifest may hold (docs/bundle-format.md).
+const std::vector<std::string_view>& manifest_fields();
 
 // 2026-11-27T20:40:00Z <-> time_t (UTC). parse returns false on bad text.
 std::string format_utc(std::time_t t);

@@ -8,6 +8,7 @@
 #include "control_server.hpp"
 #include "inbox.hpp"
 #include "install_policy.hpp"
+#include "printable.hpp"
 #include "serial_worker.hpp"
 #include "status_board_writer.hpp"
 
@@ -265,8 +266,8 @@ struct ControlPlane::Impl {
     swap.by = std::string(by);
     if (Status st = installer.install(bundle, swap); !st.ok()) return st;
     const std::string version = verified.manifest.version.to_string();
-    logger->info("control: installed {} {} over {} from {} (by {})", component, version, before,
-                 bundle.string(), by);
+    logger->info("control: installed {} {} over {} from {} (by {})", printable(component), version,
+                 before, printable(bundle.string()), by);
     *result = {{"pid", pid},
                {"name", options.host_name},
                {"component", component},
@@ -351,7 +352,8 @@ struct ControlPlane::Impl {
   }
 
   void refuse(const std::string& name, const Status& why) {
-    logger->error("inbox: refused bundle {}: {} ({})", name, why.message(), to_string(why.code()));
+    logger->error("inbox: refused bundle {}: {} ({})", printable(name), printable(why.message()),
+                  to_string(why.code()));
     if (inbox) {
       report_move(
           inbox->set_aside(name, std::string(to_string(why.code())) + ": " + why.message()));
@@ -387,8 +389,8 @@ struct ControlPlane::Impl {
       std::erase_if(pending_bundles, [&](const PendingBundle& q) { return q.name == name; });
       pending_bundles.push_back(p);
     }
-    logger->info("inbox: bundle {} ({} {}) verified; held for approval (auto-install is off)", name,
-                 component, version);
+    logger->info("inbox: bundle {} ({} {}) verified; held for approval (auto-install is off)",
+                 printable(name), printable(component), version);
     refresh->raise();
   }
 };
@@ -420,7 +422,7 @@ ControlPlane::ControlPlane(Runtime& runtime, Installer& installer, ControlOption
               try {
                 m.intake(name, path);
               } catch (const std::exception& e) {
-                m.logger->error("inbox: bundle {}: {}", name, e.what());
+                m.logger->error("inbox: bundle {}: {}", printable(name), printable(e.what()));
               }
             });
           },

@@ -1,5 +1,8 @@
 #include <graft/installer.hpp>
 
+#include "file_io.hpp"
+#include "printable.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -155,7 +158,7 @@ struct Installer::Impl {
     j.reason = s.message();
     j.bundle = bundle.string();
     core->journal.append(j);
-    runtime().logger().warn("refused bundle: {}", s.message());
+    runtime().logger().warn("refused bundle: {}", printable(s.message()));
     return s;
   }
 
@@ -286,7 +289,11 @@ Status Installer::verify(const fs::path& bundle_dir, VerifiedBundle* out) {
 Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options) {
   std::lock_guard lock(impl_->install_mu);
   Manifest m;
-  if (Status s = impl_->verifier.verify(bundle_dir, &m, nullptr); !s) {
+  int object_fd = -1;
+  Status verified = impl_->verifier.verify_and_open(bundle_dir, &m, nullptr, &object_fd);
+  // The descriptor that was hashed is the one copied into the store.
+  const detail::UniqueFd object(object_fd);
+  if (Status s = verified; !s) {
     return impl_->refuse(s, bundle_dir, m.component,
                          m.component.empty() ? "" : m.version.to_string(), options.by);
   }
@@ -297,7 +304,8 @@ Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options
   // Verify the copy that will be loaded: the bundle may change after the
   // check above, the store copy cannot.
   Artifact artifact;
-  if (Status s = impl_->runtime().store().put(bundle_dir / m.file, &artifact); !s) {
+  if (Status s = impl_->runtime().store().put(object.get(), bundle_dir / m.file, m.size, &artifact);
+      !s) {
     return impl_->refuse(Status(s.code(), "bundle '" + bundle_dir.string() + "': " + s.message()),
                          bundle_dir, m.component, version, options.by);
   }
