@@ -144,6 +144,28 @@ Status ArtifactStore::get(const std::string& sha256, Artifact* out) const {
 void ArtifactStore::remove(const std::string& sha256) const {
   std::error_code ec;
   fs::remove(dir_ / (sha256 + ".so"), ec);
+  for (const char* suffix : {kManifestSuffix, kSignatureSuffix, kOwnSuffix})
+    fs::remove(dir_ / (sha256 + suffix), ec);
+}
+
+Status ArtifactStore::put_beside(const std::string& sha256, const char* suffix,
+                                 std::string_view content) const {
+  std::string error;
+  if (!detail::write_file_atomically(dir_ / (sha256 + suffix), std::string(content), &error)) {
+    return Status(ErrorCode::io_error, "store: " + error);
+  }
+  return Status();
+}
+
+Status ArtifactStore::get_beside(const std::string& sha256, const char* suffix,
+                                 std::uint64_t max_size, std::string* content) const {
+  detail::UntrustedFile f = detail::UntrustedFile::open(dir_ / (sha256 + suffix), max_size);
+  if (!f.read_all(content)) {
+    return Status(
+        f.refusal() == detail::FileRefusal::missing ? ErrorCode::file_missing : ErrorCode::io_error,
+        "store: " + f.error());
+  }
+  return Status();
 }
 
 std::string sha256_file(const fs::path& file, std::uint64_t* size) {

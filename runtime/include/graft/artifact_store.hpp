@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 namespace graft {
 
@@ -39,8 +40,21 @@ class ArtifactStore {
              Artifact* out) const;
   // Looks up a stored artifact by hash and verifies its content again.
   Status get(const std::string& sha256, Artifact* out) const;
-  // Removes a stored artifact (no error if it is already gone).
+  // Removes a stored artifact and the files kept beside it (no error if
+  // they are already gone).
   void remove(const std::string& sha256) const;
+
+  // Files kept beside an artifact, named <sha256><suffix>: the signed
+  // manifest and signature it was installed with (".manifest.json",
+  // ".manifest.sig"), or the host's own attestation (".own"). Written
+  // atomically, mode 0600; read back through the untrusted-file reader, at
+  // most `max_size` bytes. get_beside: file_missing when there is none.
+  static constexpr const char* kManifestSuffix = ".manifest.json";
+  static constexpr const char* kSignatureSuffix = ".manifest.sig";
+  static constexpr const char* kOwnSuffix = ".own";
+  Status put_beside(const std::string& sha256, const char* suffix, std::string_view content) const;
+  Status get_beside(const std::string& sha256, const char* suffix, std::uint64_t max_size,
+                    std::string* content) const;
 
   const std::filesystem::path& dir() const noexcept { return dir_; }
 

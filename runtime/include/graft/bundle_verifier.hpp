@@ -49,12 +49,18 @@ class BundleVerifier {
   // is for tests.
   Status verify(const std::filesystem::path& bundle_dir, Manifest* manifest,
                 std::vector<BundleCheck>* checks, std::time_t now = std::time(nullptr)) const;
-  // The same, keeping the shared object open: on success `*object_fd` is the
-  // descriptor that was hashed (the caller closes it), so that what is
+  // The same, keeping what was checked: on success `opened->object_fd` is
+  // the descriptor that was hashed (the caller closes it), so that what is
   // copied into the store is what was checked, never a file opened again by
-  // name.
+  // name; and the manifest's exact bytes and the signature text, which the
+  // store keeps beside the object so that a restart can check them again.
+  struct Opened {
+    int object_fd = -1;
+    std::string manifest_text;
+    std::string signature_text;
+  };
   Status verify_and_open(const std::filesystem::path& bundle_dir, Manifest* manifest,
-                         std::vector<BundleCheck>* checks, int* object_fd,
+                         std::vector<BundleCheck>* checks, Opened* opened,
                          std::time_t now = std::time(nullptr)) const;
   // Checks a manifest's exact bytes and signature text against the trusted
   // keys (signature first, then parse), as verify() does for a folder; used

@@ -54,9 +54,9 @@ Status BundleVerifier::check_file(const Manifest& m, const std::string& sha256, 
 
 Status BundleVerifier::verify(const fs::path& dir, Manifest* manifest,
                               std::vector<BundleCheck>* checks, std::time_t now) const {
-  int fd = -1;
-  Status s = verify_and_open(dir, manifest, checks, &fd, now);
-  detail::UniqueFd close_it(fd);
+  Opened opened;
+  Status s = verify_and_open(dir, manifest, checks, &opened, now);
+  detail::UniqueFd close_it(opened.object_fd);
   return s;
 }
 
@@ -126,7 +126,7 @@ Status BundleVerifier::verify_signed_manifest(std::string_view text, std::string
 }
 
 Status BundleVerifier::verify_and_open(const fs::path& dir, Manifest* manifest,
-                                       std::vector<BundleCheck>* checks, int* object_fd,
+                                       std::vector<BundleCheck>* checks, Opened* opened,
                                        std::time_t now) const {
   std::vector<BundleCheck> local;
   std::vector<BundleCheck>& out = checks != nullptr ? *checks : local;
@@ -236,7 +236,11 @@ Status BundleVerifier::verify_and_open(const fs::path& dir, Manifest* manifest,
   }
   pass("size", std::to_string(size) + " bytes");
   pass("sha256", hex);
-  if (object_fd != nullptr) *object_fd = object.release();
+  if (opened != nullptr) {
+    opened->object_fd = object.release();
+    opened->manifest_text = std::move(text);
+    opened->signature_text = std::move(sig);
+  }
   return Status();
 }
 
