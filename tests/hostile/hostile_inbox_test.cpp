@@ -55,7 +55,7 @@ class HostileInbox : public ::testing::Test {
         << host.log();
     const RunResult back = graftctl(run_dir_, {"rollback", "greeter"});
     EXPECT_EQ(back.code, 0) << describe(back);
-    EXPECT_EQ(host.board_version(), "1.0.0");
+    EXPECT_TRUE(eventually([&] { return host.board_version() == "1.0.0"; })) << host.log();
     EXPECT_EQ(host.stop()["failures"], 0);
   }
 

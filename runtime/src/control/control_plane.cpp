@@ -162,7 +162,7 @@ struct ControlPlane::Impl {
         refresh->due = false;
       }
       ++refreshes;
-      board->publish(snapshot());
+      if (board) board->publish(snapshot());
     }
   }
 
@@ -402,8 +402,20 @@ ControlPlane::ControlPlane(Runtime& runtime, Installer& installer, ControlOption
   if (auto removed = m.directory.remove_dead(); !removed.empty()) {
     m.logger->info("control: removed the socket and board of {} dead host(s)", removed.size());
   }
-  m.board = std::make_unique<control::StatusBoardWriter>(m.board_name);
-  m.board->publish(m.snapshot());
+  // Board names are predictable: another user may have taken ours. The host
+  // then uses an unpredictable one (recorded in the run directory), or runs
+  // without a board, saying so; it does not refuse to start.
+  std::string board_warning;
+  m.board = control::StatusBoardWriter::create(m.board_name, &board_warning);
+  if (!board_warning.empty()) m.logger->warn("control: status board: {}", board_warning);
+  m.directory.forget_board_name(m.pid);  // a dead host's of the same pid
+  if (m.board && m.board->name() != m.board_name) {
+    if (Status st = m.directory.record_board_name(m.pid, m.board->name()); !st) {
+      m.logger->warn("control: cannot record the board's name: {}", st.message());
+    }
+  }
+  m.board_name = m.board ? m.board->name() : std::string();
+  if (m.board) m.board->publish(m.snapshot());
   m.refresher = std::thread([&m] { m.refresh_loop(); });
   runtime.on_event([weak = std::weak_ptr<RefreshSignal>(m.refresh)](const SlotEvent&) {
     if (auto signal = weak.lock()) signal->raise();
@@ -469,6 +481,7 @@ ControlPlane::~ControlPlane() {
   m.refresh->cv.notify_all();
   if (m.refresher.joinable()) m.refresher.join();
   m.board.reset();
+  m.directory.forget_board_name(m.pid);
 }
 
 const fs::path& ControlPlane::socket_path() const noexcept {
