@@ -204,3 +204,33 @@ TEST_F(HostileBundle, GraftctlVerifyEscapesControlCharactersFromAnUnsignedManife
 
 }  // namespace
 }  // namespace graft::testing
+
+namespace graft::testing {
+namespace {
+
+// graftctl bundle loads the object to read its descriptor: in a child
+// process with a deadline, so that constructors that hang, crash or exit
+// cannot take the signing tool with them.
+class HostileObjectToSign : public TrustTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(HostileObjectToSign, GraftctlBundleSurvivesItsConstructor) {
+  const fs::path out = dir_ / "out";
+  const RunResult r =
+      run_program({GRAFTCTL_PATH, "bundle", "--key", key_.secret_file.string(), "--so",
+                   fixture_file("hostile", "hostile_constructor.so").string(), "--version", "1.0.0",
+                   "--applies-to", "1.0.0", "--out", out.string()},
+                  {std::string("GRAFT_HOSTILE_CONSTRUCTOR=") + GetParam()}, std::nullopt,
+                  std::chrono::seconds(30));
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  const std::string expected = std::string(GetParam()) == "hang"    ? "did not finish within"
+                               : std::string(GetParam()) == "crash" ? "crashed the process"
+                                                                    : "gave no answer";
+  EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+INSTANTIATE_TEST_SUITE_P(Constructors, HostileObjectToSign,
+                         ::testing::Values("hang", "crash", "exit"));
+
+}  // namespace
+}  // namespace graft::testing
