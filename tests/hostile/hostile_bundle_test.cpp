@@ -106,6 +106,13 @@ TEST_F(HostileBundle, CharacterDeviceAsManifestIsRefused) {
   expect_refused(b, ErrorCode::bundle_invalid, {"manifest.json", "is a character device"});
 }
 
+TEST_F(HostileBundle, FolderAsSharedObjectIsNamedNotReportedMissing) {
+  const fs::path b = hostile_b();
+  fs::remove(b / "greeter-1.0.0-b.so");
+  fs::create_directory(b / "greeter-1.0.0-b.so");
+  expect_refused(b, ErrorCode::bundle_invalid, {"greeter-1.0.0-b.so", "is a folder"});
+}
+
 TEST_F(HostileBundle, HundredMegabyteManifestIsRefusedUnread) {
   const fs::path b = hostile_b();
   make_sparse(b / "manifest.json", 100 << 20);

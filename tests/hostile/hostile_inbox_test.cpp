@@ -227,3 +227,26 @@ TEST_F(HostileInbox, InboxOwnedByAnotherUserStopsTheHostFromStarting) {
 
 }  // namespace
 }  // namespace graft::testing
+
+namespace graft::testing {
+namespace {
+
+// With auto-install off, the pending list holds only bundles that approving
+// could install: one not newer than the serving version is refused at once.
+TEST_F(HostileInbox, BundleNotNewerThanTheServingVersionIsNotHeldPending) {
+  HostOptions o = options();
+  o.auto_install = false;
+  TestHost host(dir_.path(), run_dir_, o);
+  host.start();
+  const fs::path same = make_bundle(keys_, "greeter-1.0.0.so", "1.0.0", "1.0.0",
+                                    dir_ / "staging" / "same-as-serving");
+  fs::rename(same, inbox_ / "same-as-serving");
+  const std::string reason = refusal_of(host, "same-as-serving");
+  EXPECT_NE(reason.find("not_newer"), std::string::npos) << reason;
+  const json pending = json::parse(graftctl(run_dir_, {"pending", "--json"}).out, nullptr, false);
+  EXPECT_TRUE(pending["pending"].empty()) << pending.dump(2);
+  EXPECT_EQ(host.stop()["failures"], 0);
+}
+
+}  // namespace
+}  // namespace graft::testing

@@ -4,9 +4,12 @@
 // restore() loads only objects whose signed manifest (kept in the store
 // beside them) verifies with a trusted key, or that this host vouched for.
 #include "bundle_factory.hpp"
+#include "file_faults.hpp"
 #include "hostile_support.hpp"
 
 #include <graft/installed_state.hpp>
+
+#include <set>
 
 namespace graft::testing {
 namespace {
@@ -136,6 +139,44 @@ TEST_F(HostileState, TheHostsOwnBaseIsRestoredThroughItsTag) {
   EXPECT_TRUE(again->installer->restore().ok());
   EXPECT_FALSE(mapped(b_sha));
   EXPECT_EQ(again->tag(), kTagA);  // the newest recorded version that is vouched for
+}
+
+}  // namespace
+}  // namespace graft::testing
+
+namespace graft::testing {
+namespace {
+
+// An install whose state save fails is undone; the store must not keep a
+// copy that installed.json (on disk) does not record, or it stays forever.
+TEST_F(HostileState, FailedStateSaveLeavesNoUnrecordedStoreFile) {
+  const fs::path a = bundle_a();
+  int failed = 0;
+  for (int k = 1; k < 40; ++k) {
+    fs::remove_all(state_dir());
+    auto host = base_host();
+    Status s;
+    {
+      FileFaultScope fault(FileFault{FileOp::rename, EIO}, k);
+      s = host->installer->install(a);
+    }
+    if (s) continue;
+    ++failed;
+    InstalledState on_disk;
+    ASSERT_TRUE(InstalledState::load(state_dir() / "installed.json", &on_disk).ok());
+    std::set<std::string> recorded;
+    for (const auto& [name, rec] : on_disk.components)
+      for (const auto& [version, sha] : rec.hashes)
+        recorded.insert(sha);
+    for (const auto& e : fs::directory_iterator(host->runtime->store().dir())) {
+      if (e.path().extension() != ".so") continue;
+      EXPECT_EQ(recorded.count(e.path().stem().string()), 1u)
+          << "k=" << k << ": " << e.path().filename() << " is in the store but not recorded ("
+          << s.message() << ")";
+    }
+    EXPECT_EQ(host->tag(), kTagBase);
+  }
+  EXPECT_GT(failed, 0);
 }
 
 }  // namespace

@@ -368,9 +368,20 @@ struct ControlPlane::Impl {
     }
     const std::string component = verified.manifest.component;
     const std::string version = verified.manifest.version.to_string();
-    if (runtime.find(component) == nullptr) {
+    SlotCore* slot = runtime.find(component);
+    if (slot == nullptr) {
       refuse(name, Status(ErrorCode::not_loaded,
                           "host '" + options.host_name + "' has no component '" + component + "'"));
+      return;
+    }
+    // Held for approval only if approving could install it: a bundle not
+    // newer than what serves would only be refused then.
+    if (const auto serving = slot->serving_version();
+        serving && !(*serving < verified.manifest.version)) {
+      refuse(name,
+             Status(ErrorCode::not_newer,
+                    "bundle " + printable(name) + " (" + printable(component) + " " + version +
+                        "): not newer than the serving version " + serving->to_string()));
       return;
     }
     if (policy.auto_install()) {

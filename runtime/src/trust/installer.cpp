@@ -422,6 +422,12 @@ Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options
        {std::pair{ArtifactStore::kManifestSuffix, &opened.manifest_text},
         std::pair{ArtifactStore::kSignatureSuffix, &opened.signature_text}}) {
     if (Status s = impl_->runtime().store().put_beside(artifact.sha256, suffix, *content); !s) {
+      bool known = false;
+      {
+        std::lock_guard state_lock(impl_->core->state_mu);
+        known = impl_->core->recorded_anywhere(artifact.sha256);
+      }
+      if (!known) impl_->runtime().store().remove(artifact.sha256);
       return impl_->refuse(
           Status(s.code(), "bundle '" + printable(bundle_dir.string()) + "': " + s.message()),
           bundle_dir, m.component, version, options.by);
@@ -434,7 +440,26 @@ Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options
     std::lock_guard state_lock(impl_->core->state_mu);
     impl_->core->last_save = Status();
   }
+  // A copy that ends up recorded nowhere (the load or the save failed) must
+  // not stay in the store: nothing would ever remove it.
+  bool known_before = false;
+  ComponentRecord record_before;
+  {
+    std::lock_guard state_lock(impl_->core->state_mu);
+    known_before = impl_->core->recorded_anywhere(artifact.sha256);
+    auto it = impl_->core->state.components.find(m.component);
+    if (it != impl_->core->state.components.end()) record_before = it->second;
+  }
+  auto drop_unrecorded_copy = [&] {
+    bool known = false;
+    {
+      std::lock_guard state_lock(impl_->core->state_mu);
+      known = impl_->core->recorded_anywhere(artifact.sha256);
+    }
+    if (!known) impl_->runtime().store().remove(artifact.sha256);
+  };
   if (Status s = slot->install(artifact, swap); !s) {
+    drop_unrecorded_copy();
     return impl_->refuse(s, bundle_dir, m.component, version, options.by);
   }
   Status saved;
@@ -446,6 +471,28 @@ Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options
     // Serving a version the disk does not record would come back as another
     // version after a restart: undo the swap, and say why.
     const Status undone = slot->rollback("installer");
+    if (undone) {
+      // The slot is back where it was: so is the record (the swap had
+      // raised the floor and recorded the new copy in memory only), and the
+      // copy goes unless something recorded it before.
+      std::lock_guard state_lock(impl_->core->state_mu);
+      impl_->core->state.components[m.component] = record_before;
+      impl_->core->save_locked();
+      // Only if the disk does not name it either: a failed save may still
+      // have renamed the new state into place, and then the copy is needed.
+      InstalledState on_disk;
+      bool on_disk_names_it = true;
+      if (InstalledState::load(impl_->core->state_file, &on_disk)) {
+        on_disk_names_it = false;
+        for (const auto& [name, rec] : on_disk.components) {
+          for (const auto& [v, sha] : rec.hashes)
+            on_disk_names_it |= sha == artifact.sha256;
+        }
+      }
+      if (!on_disk_names_it && !known_before && !impl_->core->recorded_anywhere(artifact.sha256)) {
+        impl_->runtime().store().remove(artifact.sha256);
+      }
+    }
     return impl_->refuse(
         Status(saved.code(), "bundle '" + bundle_dir.string() + "' (" + m.component + " " +
                                  version + "): the installed state could not be saved (" +
