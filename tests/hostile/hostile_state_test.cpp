@@ -181,3 +181,28 @@ TEST_F(HostileState, FailedStateSaveLeavesNoUnrecordedStoreFile) {
 
 }  // namespace
 }  // namespace graft::testing
+
+namespace graft::testing {
+namespace {
+
+// installed.json replaced by a FIFO: the host refuses to start at once,
+// naming it, instead of waiting for a writer that never comes.
+TEST_F(HostileState, FifoAsInstalledStateIsRefusedAtOnce) {
+  install_a_and_stop();
+  make_fifo(state_dir() / "installed.json");
+  const auto error = within<std::string>(std::chrono::seconds(10),
+                                         [&]() -> std::string {
+                                           try {
+                                             start_host();
+                                           } catch (const Error& e) {
+                                             return e.what();
+                                           }
+                                           return "";
+                                         },
+                                         {state_dir() / "installed.json"});
+  ASSERT_TRUE(error.has_value()) << "the host blocked on its state file";
+  EXPECT_NE(error->find("is a FIFO"), std::string::npos) << *error;
+}
+
+}  // namespace
+}  // namespace graft::testing
