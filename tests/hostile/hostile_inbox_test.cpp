@@ -72,7 +72,10 @@ TEST_F(HostileInbox, FifoAsManifestIsRefusedAndTheHostKeepsServing) {
   const fs::path b = staged("fifo-manifest");
   make_fifo(b / "manifest.json");
   fs::rename(b, inbox_ / "fifo-manifest");
-  EXPECT_NE(refusal_of(host, "fifo-manifest").find("is a FIFO"), std::string::npos);
+  {
+    const std::string reason = refusal_of(host, "fifo-manifest");
+    EXPECT_NE(reason.find("is a FIFO"), std::string::npos) << reason;
+  }
   expect_still_serving(host);
 }
 
@@ -82,7 +85,10 @@ TEST_F(HostileInbox, FifoAsSharedObjectIsRefusedAndTheHostKeepsServing) {
   const fs::path b = staged("fifo-object");
   make_fifo(bundle_object(b));
   fs::rename(b, inbox_ / "fifo-object");
-  EXPECT_NE(refusal_of(host, "fifo-object").find("is a FIFO"), std::string::npos);
+  {
+    const std::string reason = refusal_of(host, "fifo-object");
+    EXPECT_NE(reason.find("is a FIFO"), std::string::npos) << reason;
+  }
   expect_still_serving(host);
 }
 
@@ -97,7 +103,10 @@ TEST_F(HostileInbox, DevZeroAsSharedObjectIsRefusedAndTheHostKeepsServing) {
     expected = "is a symlink";
   }
   fs::rename(b, inbox_ / "zero-object");
-  EXPECT_NE(refusal_of(host, "zero-object").find(expected), std::string::npos);
+  {
+    const std::string reason = refusal_of(host, "zero-object");
+    EXPECT_NE(reason.find(expected), std::string::npos) << reason;
+  }
   expect_still_serving(host);
 }
 
@@ -107,7 +116,10 @@ TEST_F(HostileInbox, DevZeroAsManifestIsRefusedAndTheHostKeepsServing) {
   const fs::path b = staged("zero-manifest");
   make_symlink(b / "manifest.json", "/dev/zero");
   fs::rename(b, inbox_ / "zero-manifest");
-  EXPECT_NE(refusal_of(host, "zero-manifest").find("is a symlink"), std::string::npos);
+  {
+    const std::string reason = refusal_of(host, "zero-manifest");
+    EXPECT_NE(reason.find("is a symlink"), std::string::npos) << reason;
+  }
   expect_still_serving(host);
 }
 

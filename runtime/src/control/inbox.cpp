@@ -306,15 +306,25 @@ Status Inbox::set_aside(const std::string& name, const std::string& reason) {
   detail::UniqueFd refused;
   Status st = move_out(name, "refused", &target, &refused);
   if (!st.ok()) return st;
-  // Created, never opened if it exists: O_EXCL | O_NOFOLLOW, relative to the
-  // refused/ folder's fd. One line, control characters escaped.
+  // Written whole under a temporary name, then linked to its own name:
+  // created with O_EXCL | O_NOFOLLOW relative to the refused/ folder's fd
+  // (never opened if something is there), and a reader never sees half a
+  // record. One line, control characters escaped.
   const std::string file = target.filename().string() + ".reason";
-  detail::UniqueFd out(::openat(refused.get(), file.c_str(),
-                                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  const std::string temp = "." + file + ".writing";
   const std::string line = printable(reason) + "\n";
-  if (!out || !detail::write_all(out.get(), line.data(), line.size())) {
-    return Status(ErrorCode::io_error, "cannot write " + printable(target.string()) +
-                                           ".reason: " + std::strerror(errno));
+  ::unlinkat(refused.get(), temp.c_str(), 0);  // one a crash left; ours to remove
+  detail::UniqueFd out(::openat(refused.get(), temp.c_str(),
+                                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  const bool written = out && detail::write_all(out.get(), line.data(), line.size());
+  out.reset();
+  const bool linked =
+      written && ::linkat(refused.get(), temp.c_str(), refused.get(), file.c_str(), 0) == 0;
+  const int err = errno;
+  ::unlinkat(refused.get(), temp.c_str(), 0);
+  if (!linked) {
+    return Status(ErrorCode::io_error,
+                  "cannot write " + printable(target.string()) + ".reason: " + std::strerror(err));
   }
   return {};
 }
