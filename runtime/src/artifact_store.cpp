@@ -1,7 +1,10 @@
 #include <graft/artifact_store.hpp>
 
 #include "file_io.hpp"
+#include "owned_folder.hpp"
+#include "printable.hpp"
 #include "sha256.hpp"
+#include "untrusted_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -49,7 +52,8 @@ Status commit_incoming(const fs::path& dir, int fd, const std::string& tmpl,
   const std::string copy_hex = sha256_file(final_path, &copy_size);
   if (copy_hex != hex || copy_size != size) {
     return Status(ErrorCode::hash_mismatch, "store copy '" + final_path.string() + "' of '" +
-                                                file.string() + "' does not match what was read");
+                                                printable(file.string()) +
+                                                "' does not match what was read");
   }
   out->path = final_path;
   out->sha256 = hex;
@@ -61,12 +65,8 @@ Status commit_incoming(const fs::path& dir, int fd, const std::string& tmpl,
 }  // namespace
 
 ArtifactStore::ArtifactStore(fs::path dir) : dir_(std::move(dir)) {
+  if (Status s = detail::ensure_owned_folder(dir_, "store directory"); !s) throw Error(s);
   std::error_code ec;
-  fs::create_directories(dir_, ec);
-  if (ec || !fs::is_directory(dir_)) {
-    throw Error(Status(ErrorCode::io_error,
-                       "cannot use store directory '" + dir_.string() + "': " + ec.message()));
-  }
   // Copies cut short by a crash.
   for (const auto& e : fs::directory_iterator(dir_, ec)) {
     if (e.path().filename().string().rfind(".incoming.", 0) == 0) fs::remove(e.path(), ec);
@@ -74,17 +74,21 @@ ArtifactStore::ArtifactStore(fs::path dir) : dir_(std::move(dir)) {
 }
 
 Status ArtifactStore::put(const fs::path& file, Artifact* out) const {
-  detail::UniqueFd src(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!src) {
-    const int err = errno;
-    return Status(err == ENOENT ? ErrorCode::file_missing : ErrorCode::io_error,
-                  "file '" + file.string() + "': " + errno_text(err));
+  detail::UntrustedFile src = detail::UntrustedFile::open(file, kMaxObjectSize);
+  if (!src.ok()) {
+    return Status(src.refusal() == detail::FileRefusal::missing ? ErrorCode::file_missing
+                                                                : ErrorCode::io_error,
+                  "file " + src.error());
   }
-  struct stat st {};
-  if (::fstat(src.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return Status(ErrorCode::file_missing, "file '" + file.string() + "' is not a regular file");
-  }
+  return put(src.fd(), file, kMaxObjectSize, out);
+}
 
+Status ArtifactStore::put(int src_fd, const fs::path& file, std::uint64_t max_size,
+                          Artifact* out) const {
+  if (::lseek(src_fd, 0, SEEK_SET) != 0) {
+    return Status(ErrorCode::io_error,
+                  "reading '" + printable(file.string()) + "': " + errno_text(errno));
+  }
   std::string tmpl = (dir_ / ".incoming.XXXXXX").string();
   detail::UniqueFd dst(::mkstemp(tmpl.data()));
   if (!dst) {
@@ -97,14 +101,20 @@ Status ArtifactStore::put(const fs::path& file, Artifact* out) const {
   std::uint64_t size = 0;
   char buf[64 * 1024];
   for (;;) {
-    ssize_t n = detail::io().read(src.get(), buf, sizeof buf);
+    ssize_t n = detail::io().read(src_fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Status(ErrorCode::io_error, "reading '" + file.string() + "': " + errno_text(errno));
+      return Status(ErrorCode::io_error,
+                    "reading '" + printable(file.string()) + "': " + errno_text(errno));
     }
     if (n == 0) break;
     hash.update(buf, static_cast<std::size_t>(n));
     size += static_cast<std::uint64_t>(n);
+    if (size > max_size) {
+      return Status(ErrorCode::size_mismatch, "'" + printable(file.string()) + "' grew past " +
+                                                  std::to_string(max_size) +
+                                                  " bytes while copied into the store");
+    }
     if (!detail::write_all(dst.get(), buf, static_cast<std::size_t>(n))) {
       return Status(ErrorCode::io_error,
                     "writing into store '" + dir_.string() + "': " + errno_text(errno));
@@ -136,9 +146,13 @@ Status ArtifactStore::get(const std::string& sha256, Artifact* out) const {
   }
   const fs::path p = dir_ / (sha256 + ".so");
   std::uint64_t size = 0;
-  const std::string hex = sha256_file(p, &size);
-  if (hex.empty()) {
+  std::string hex;
+  detail::UntrustedFile f = detail::UntrustedFile::open(p, kMaxObjectSize);
+  if (f.refusal() == detail::FileRefusal::missing) {
     return Status(ErrorCode::file_missing, "store has no artifact '" + p.string() + "'");
+  }
+  if (!f.sha256(&hex, &size)) {
+    return Status(ErrorCode::hash_mismatch, "store artifact " + f.error());
   }
   if (hex != sha256) {
     return Status(ErrorCode::hash_mismatch,
@@ -154,26 +168,37 @@ Status ArtifactStore::get(const std::string& sha256, Artifact* out) const {
 void ArtifactStore::remove(const std::string& sha256) const {
   std::error_code ec;
   fs::remove(dir_ / (sha256 + ".so"), ec);
+  for (const char* suffix : {kManifestSuffix, kSignatureSuffix, kOwnSuffix})
+    fs::remove(dir_ / (sha256 + suffix), ec);
+}
+
+Status ArtifactStore::put_beside(const std::string& sha256, const char* suffix,
+                                 std::string_view content) const {
+  std::string error;
+  if (!detail::write_file_atomically(dir_ / (sha256 + suffix), std::string(content), &error)) {
+    return Status(ErrorCode::io_error, "store: " + error);
+  }
+  return Status();
+}
+
+Status ArtifactStore::get_beside(const std::string& sha256, const char* suffix,
+                                 std::uint64_t max_size, std::string* content) const {
+  detail::UntrustedFile f = detail::UntrustedFile::open(dir_ / (sha256 + suffix), max_size);
+  if (!f.read_all(content)) {
+    return Status(
+        f.refusal() == detail::FileRefusal::missing ? ErrorCode::file_missing : ErrorCode::io_error,
+        "store: " + f.error());
+  }
+  return Status();
 }
 
 std::string sha256_file(const fs::path& file, std::uint64_t* size) {
-  detail::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return {};
-  detail::Sha256 hash;
+  detail::UntrustedFile f = detail::UntrustedFile::open(file, ArtifactStore::kMaxObjectSize);
+  std::string hex;
   std::uint64_t total = 0;
-  char buf[64 * 1024];
-  for (;;) {
-    ssize_t n = detail::io().read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return {};
-    }
-    if (n == 0) break;
-    hash.update(buf, static_cast<std::size_t>(n));
-    total += static_cast<std::uint64_t>(n);
-  }
+  if (!f.sha256(&hex, &total)) return {};
   if (size != nullptr) *size = total;
-  return hash.hex();
+  return hex;
 }
 
 std::string sha256_hex(const void* data, std::size_t size) {

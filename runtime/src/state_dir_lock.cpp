@@ -1,5 +1,7 @@
 #include "state_dir_lock.hpp"
 
+#include "owned_folder.hpp"
+
 #include <graft/status.hpp>
 
 #include <fcntl.h>
@@ -31,13 +33,12 @@ std::string holder_pid(int fd) {
 }  // namespace
 
 StateDirLock::StateDirLock(const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec)
-    fail(ErrorCode::io_error,
-         "cannot create state directory '" + dir.string() + "': " + ec.message());
+  // Another user who can write here could plant installed.json or a store
+  // object that the next restart trusts: refuse before reading anything.
+  if (Status s = ensure_owned_folder(dir, "state directory"); !s) throw Error(s);
   const std::filesystem::path file = dir / "lock";
-  fd_ = UniqueFd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  fd_ =
+      UniqueFd(::open(file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
   if (!fd_)
     fail(ErrorCode::io_error, "cannot open '" + file.string() + "': " + std::strerror(errno));
   // flock, not fcntl locks: those belong to the process, so a second Runtime

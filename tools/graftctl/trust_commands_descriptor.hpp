@@ -2,6 +2,7 @@
 // a manifest can never disagree with the code it describes.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -17,11 +18,15 @@ struct ComponentIdentity {
   std::uint32_t interface_major = 0;
 };
 
-// dlopens `so` (RTLD_NOW | RTLD_LOCAL), calls its entry function, copies the
-// identity fields (reading none beyond the descriptor's struct_size) and
-// dlcloses it. nullopt, with `why` naming the file and the cause, when `so`
-// is not a loadable graft component.
-std::optional<ComponentIdentity> read_component_identity(const std::filesystem::path& so,
-                                                         std::string* why);
+// In a child process (fork): dlopens `so` (RTLD_NOW | RTLD_LOCAL), which
+// runs its constructors, calls its entry function, copies the identity
+// fields (reading none beyond the descriptor's struct_size) and sends them
+// back over a pipe. A constructor that crashes, hangs past `timeout` (the
+// child is killed) or ends the process costs the signing tool nothing.
+// nullopt, with `why` naming the file and the cause, when `so` is not a
+// loadable graft component.
+std::optional<ComponentIdentity> read_component_identity(
+    const std::filesystem::path& so, std::string* why,
+    std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 }  // namespace graftctl

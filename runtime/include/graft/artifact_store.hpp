@@ -25,20 +25,43 @@ struct Artifact {
 
 class ArtifactStore {
  public:
-  // Uses (and creates) `dir`. Throws graft::Error if it cannot.
+  // Uses (and creates, mode 0700) `dir`. Throws graft::Error if it cannot,
+  // or if the folder is not this user's or others can write to it.
   explicit ArtifactStore(std::filesystem::path dir);
 
+  // The largest shared object the store takes (the manifest's limit too).
+  static constexpr std::uint64_t kMaxObjectSize = std::uint64_t{1} << 40;
+
   // Copies `file` into the store and verifies the copy. The copy's hash is
-  // computed from the bytes written, then read back and checked.
+  // computed from the bytes written, then read back and checked. `file` must
+  // be a regular file (not a symlink, FIFO or device).
   Status put(const std::filesystem::path& file, Artifact* out) const;
   // Stores `data` (an object rebuilt in memory, already checked against a
   // signed manifest) the same way: the copy is read back and verified.
   // `source` says where it came from, for messages.
   Status put_bytes(std::string_view data, const std::filesystem::path& source, Artifact* out) const;
+  // The same from a file the caller has open and checked (read from its
+  // start, at most `max_size` bytes): what was verified is what is copied,
+  // with no second open by name. `source` names it in messages.
+  Status put(int fd, const std::filesystem::path& source, std::uint64_t max_size,
+             Artifact* out) const;
   // Looks up a stored artifact by hash and verifies its content again.
   Status get(const std::string& sha256, Artifact* out) const;
-  // Removes a stored artifact (no error if it is already gone).
+  // Removes a stored artifact and the files kept beside it (no error if
+  // they are already gone).
   void remove(const std::string& sha256) const;
+
+  // Files kept beside an artifact, named <sha256><suffix>: the signed
+  // manifest and signature it was installed with (".manifest.json",
+  // ".manifest.sig"), or the host's own attestation (".own"). Written
+  // atomically, mode 0600; read back through the untrusted-file reader, at
+  // most `max_size` bytes. get_beside: file_missing when there is none.
+  static constexpr const char* kManifestSuffix = ".manifest.json";
+  static constexpr const char* kSignatureSuffix = ".manifest.sig";
+  static constexpr const char* kOwnSuffix = ".own";
+  Status put_beside(const std::string& sha256, const char* suffix, std::string_view content) const;
+  Status get_beside(const std::string& sha256, const char* suffix, std::uint64_t max_size,
+                    std::string* content) const;
 
   const std::filesystem::path& dir() const noexcept { return dir_; }
 
@@ -46,7 +69,8 @@ class ArtifactStore {
   std::filesystem::path dir_;
 };
 
-// SHA-256 of a file's content, lower-case hex. Empty on read error.
+// SHA-256 of a regular file's content, lower-case hex. Empty on read error
+// and for anything but a regular file (a symlink, FIFO or device is not read).
 std::string sha256_file(const std::filesystem::path& file, std::uint64_t* size = nullptr);
 std::string sha256_hex(const void* data, std::size_t size);
 

@@ -10,6 +10,7 @@
 #include "control_server.hpp"
 #include "inbox.hpp"
 #include "install_policy.hpp"
+#include "printable.hpp"
 #include "request_outcomes.hpp"
 #include "serial_worker.hpp"
 #include "status_board_writer.hpp"
@@ -24,6 +25,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace graft {
@@ -215,7 +217,7 @@ struct ControlPlane::Impl {
   void publish_now() {
     std::lock_guard lock(publish_mu);
     ++refreshes;
-    board->publish(snapshot());
+    if (board) board->publish(snapshot());  // none when every name was squatted
   }
 
   // --- requests ---------------------------------------------------------
@@ -357,9 +359,9 @@ struct ControlPlane::Impl {
     InstallOutcome out;
     if (Status st = installer.install(bundle, swap, &out); !st.ok()) return st;
     if (!out.already_serving) {
-      logger->info("control: installed {} {} over {} from {} (by {}, {}){}", out.component,
-                   out.version, out.from, bundle.string(), by, out.mode,
-                   out.note.empty() ? "" : ": " + out.note);
+      logger->info("control: installed {} {} over {} from {} (by {}, {}){}",
+                   printable(out.component), out.version, out.from, printable(bundle.string()), by,
+                   out.mode, out.note.empty() ? "" : ": " + out.note);
     }
     *result = outcome_json(out);
     (*result)["pid"] = pid;
@@ -461,6 +463,16 @@ struct ControlPlane::Impl {
       }
       return;
     }
+    // Held for approval only if approving could install it: a bundle not
+    // newer than what serves would only be refused then.
+    if (const auto serving = slot->serving_version();
+        serving && !(*serving < verified.manifest.version)) {
+      refuse(name,
+             Status(ErrorCode::not_newer,
+                    "bundle " + printable(name) + " (" + printable(component) + " " + version +
+                        "): not newer than the serving version " + serving->to_string()));
+      return;
+    }
     if (policy.auto_install()) {
       json result;
       if (Status st = install(path, "inbox", SwapMode::automatic, &result); !st.ok()) {
@@ -478,14 +490,33 @@ struct ControlPlane::Impl {
     }
     const std::string component = verified.manifest.component;
     const std::string version = verified.manifest.version.to_string();
+    SlotCore* slot = runtime.find(component);
+    // Held for approval only if approving could install it: a bundle for no
+    // slot, or not newer than what serves, would only be refused then.
+    std::optional<Status> pointless;
+    if (slot == nullptr) {
+      pointless = Status(ErrorCode::not_loaded,
+                         "host '" + options.host_name + "' has no component '" + component + "'");
+    } else if (const auto serving = slot->serving_version();
+               serving && !(*serving < verified.manifest.version)) {
+      pointless = Status(ErrorCode::not_newer, "bundle " + name + " (" + component + " " + version +
+                                                   "): not newer than the serving version " +
+                                                   serving->to_string());
+    }
+    if (pointless) {
+      installer.record_refusal(to_string(pointless->code()), pointless->message(), component,
+                               "inbox", path);
+      refuse(name, *pointless);
+      return;
+    }
     PendingBundle p{name, path, component, version, verified.manifest.applies_to.to_string()};
     {
       std::lock_guard lock(pending_mu);
       std::erase_if(pending_bundles, [&](const PendingBundle& q) { return q.name == name; });
       pending_bundles.push_back(p);
     }
-    logger->info("inbox: bundle {} ({} {}) verified; held for approval (auto-install is off)", name,
-                 component, version);
+    logger->info("inbox: bundle {} ({} {}) verified; held for approval (auto-install is off)",
+                 printable(name), printable(component), version);
     refresh->raise();
   }
 };
@@ -497,8 +528,20 @@ ControlPlane::ControlPlane(Runtime& runtime, Installer& installer, ControlOption
   if (auto removed = m.directory.remove_dead(); !removed.empty()) {
     m.logger->info("control: removed the socket and board of {} dead host(s)", removed.size());
   }
-  m.board = std::make_unique<control::StatusBoardWriter>(m.board_name);
-  m.board->publish(m.snapshot());
+  // Board names are predictable: another user may have taken ours. The host
+  // then uses an unpredictable one (recorded in the run directory), or runs
+  // without a board, saying so; it does not refuse to start.
+  std::string board_warning;
+  m.board = control::StatusBoardWriter::create(m.board_name, &board_warning);
+  if (!board_warning.empty()) m.logger->warn("control: status board: {}", board_warning);
+  m.directory.forget_board_name(m.pid);  // a dead host's of the same pid
+  if (m.board && m.board->name() != m.board_name) {
+    if (Status st = m.directory.record_board_name(m.pid, m.board->name()); !st) {
+      m.logger->warn("control: cannot record the board's name: {}", st.message());
+    }
+  }
+  m.board_name = m.board ? m.board->name() : std::string();
+  if (m.board) m.board->publish(m.snapshot());
   m.refresher = std::thread([&m] { m.refresh_loop(); });
   runtime.on_event([weak = std::weak_ptr<RefreshSignal>(m.refresh)](const SlotEvent&) {
     if (auto signal = weak.lock()) signal->raise();
@@ -518,7 +561,7 @@ ControlPlane::ControlPlane(Runtime& runtime, Installer& installer, ControlOption
               try {
                 m.intake(name, path);
               } catch (const std::exception& e) {
-                m.logger->error("inbox: bundle {}: {}", name, e.what());
+                m.logger->error("inbox: bundle {}: {}", printable(name), printable(e.what()));
               }
             });
           },
@@ -567,6 +610,7 @@ ControlPlane::~ControlPlane() {
   m.refresh->cv.notify_all();
   if (m.refresher.joinable()) m.refresher.join();
   m.board.reset();
+  m.directory.forget_board_name(m.pid);
 }
 
 const fs::path& ControlPlane::socket_path() const noexcept {

@@ -1,6 +1,9 @@
 #include <graft/host_directory.hpp>
 #include <graft/status.hpp>
 
+#include "file_io.hpp"
+#include "untrusted_file.hpp"
+
 #include <boost/interprocess/shared_memory_object.hpp>
 
 #include <sys/stat.h>
@@ -69,6 +72,15 @@ std::string dir_tag(const fs::path& dir) {
   return buf;
 }
 
+// Removes a board segment only if it is this user's: never a squatter's
+// (which root could unlink), never another user's host's.
+bool remove_own_board(const std::string& name) {
+  struct stat st {};
+  if (::lstat((kShmDir / name).c_str(), &st) == 0 && st.st_uid != ::geteuid()) return false;
+  boost::interprocess::shared_memory_object::remove(name.c_str());
+  return true;
+}
+
 }  // namespace
 
 fs::path default_run_dir() {
@@ -113,8 +125,37 @@ fs::path HostDirectory::socket_path(int pid) const {
   return run_dir_ / (std::string(kSocketPrefix) + std::to_string(pid) + std::string(kSocketSuffix));
 }
 
+fs::path HostDirectory::board_record(int pid) const {
+  return run_dir_ / (std::string(kSocketPrefix) + std::to_string(pid) + ".board");
+}
+
 std::string HostDirectory::board_name(int pid) const {
+  // A host whose usual board name was taken by another user says in the
+  // (owner-only) run directory which name it used instead.
+  detail::UntrustedFile f = detail::UntrustedFile::open(board_record(pid), 256);
+  std::string recorded;
+  if (f.read_all(&recorded)) {
+    while (!recorded.empty() && recorded.back() == '\n')
+      recorded.pop_back();
+    if (recorded.starts_with(board_prefix_ + std::to_string(pid) + ".") &&
+        recorded.find('/') == std::string::npos) {
+      return recorded;
+    }
+  }
   return board_prefix_ + std::to_string(pid);
+}
+
+void HostDirectory::forget_board_name(int pid) const {
+  std::error_code ec;
+  fs::remove(board_record(pid), ec);
+}
+
+Status HostDirectory::record_board_name(int pid, const std::string& name) const {
+  std::string error;
+  if (!detail::write_file_atomically(board_record(pid), name + "\n", &error)) {
+    return Status(ErrorCode::io_error, error);
+  }
+  return Status();
 }
 
 void HostDirectory::prepare() const {
@@ -155,19 +196,23 @@ std::vector<int> HostDirectory::remove_dead() const {
     if (process_alive(*pid, ticks)) continue;
     std::error_code rm;
     fs::remove(e.path(), rm);
-    boost::interprocess::shared_memory_object::remove(board_name(*pid).c_str());
+    remove_own_board(board_name(*pid));
+    fs::remove(board_record(*pid), rm);
     removed.push_back(*pid);
   }
   // Boards whose socket is already gone (the host died between the two).
   for (const auto& e : fs::directory_iterator(kShmDir, ec)) {
     const std::string name = e.path().filename().string();
     if (!name.starts_with(board_prefix_)) continue;
-    const auto pid = parse_pid(std::string_view(name).substr(board_prefix_.size()));
+    // <prefix><pid>, or <prefix><pid>.<random> when the first was taken.
+    std::string_view rest = std::string_view(name).substr(board_prefix_.size());
+    rest = rest.substr(0, rest.find('.'));
+    const auto pid = parse_pid(rest);
     if (!pid || seen.count(*pid) != 0) continue;
     std::uint64_t ticks = 0;
     if (auto board = read_status_board(name)) ticks = board->process_start_ticks;
     if (process_alive(*pid, ticks)) continue;
-    boost::interprocess::shared_memory_object::remove(name.c_str());
+    if (!remove_own_board(name)) continue;
     removed.push_back(*pid);
   }
   return removed;
@@ -185,7 +230,15 @@ std::vector<HostEntry> HostDirectory::live_hosts(std::vector<int>* removed) cons
     h.pid = *pid;
     h.socket = e.path();
     h.board = board_name(*pid);
-    h.snapshot = read_status_board(h.board);
+    // Only a board of the socket's owner speaks for that host: one another
+    // user planted under the predictable name is not read.
+    struct stat socket_st {
+    }, board_st{};
+    if (::lstat(e.path().c_str(), &socket_st) == 0 &&
+        ::lstat((kShmDir / h.board).c_str(), &board_st) == 0 &&
+        socket_st.st_uid == board_st.st_uid) {
+      h.snapshot = read_status_board(h.board);
+    }
     hosts.push_back(std::move(h));
   }
   std::sort(hosts.begin(), hosts.end(),

@@ -1,16 +1,21 @@
 #include "inbox.hpp"
 
+#include "file_io.hpp"
+#include "owned_folder.hpp"
+#include "printable.hpp"
+
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <vector>
 
 namespace graft::control {
@@ -40,8 +45,9 @@ Inbox::Inbox(fs::path dir, Probe probe, Ready ready, Gone gone, InboxOptions opt
       gone_(std::move(gone)),
       options_(options),
       logger_(std::move(logger)) {
-  std::error_code ec;
-  fs::create_directories(dir_, ec);
+  // Another user who can write here could fill it with FIFOs and symlinks,
+  // or swap a bundle for another between checks: the host's own only.
+  if (Status st = detail::ensure_owned_folder(dir_, "inbox"); !st) throw Error(st);
   inotify_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (inotify_ < 0 || wake_ < 0 || ::inotify_add_watch(inotify_, dir_.c_str(), kRootEvents) < 0) {
@@ -80,7 +86,7 @@ void Inbox::run() {
     pollfd fds[2] = {{inotify_, POLLIN, 0}, {wake_, POLLIN, 0}};
     const int n = ::poll(fds, 2, static_cast<int>(wait));
     if (n < 0 && errno != EINTR) {
-      logger_->error("inbox {}: poll failed: {}", dir_.string(), std::strerror(errno));
+      logger_->error("inbox {}: poll failed: {}", printable(dir_.string()), std::strerror(errno));
       return;
     }
     if (fds[1].revents != 0) return;
@@ -198,7 +204,7 @@ void Inbox::touched(const std::string& name, bool moved_in) {
   if (inserted) {
     e.watch = ::inotify_add_watch(inotify_, (dir_ / name).c_str(), kBundleEvents);
     if (e.watch >= 0) watches_[e.watch] = name;
-    logger_->info("inbox: bundle {} {}", name, moved_in ? "moved in" : "arriving");
+    logger_->info("inbox: bundle {} {}", printable(name), moved_in ? "moved in" : "arriving");
   }
   e.whole |= moved_in;
   e.changed = Clock::now();
@@ -230,7 +236,7 @@ void Inbox::consider(const std::string& name) {
         report = quiet >= options_.incomplete_limit;
         if (report) {
           logger_->warn("inbox: bundle {} stayed incomplete for {} ms; looking at it as it is",
-                        name, options_.incomplete_limit.count());
+                        printable(name), options_.incomplete_limit.count());
         }
         break;
     }
@@ -244,13 +250,35 @@ void Inbox::consider(const std::string& name) {
   ready_(name, path);
 }
 
-Status Inbox::move_out(const std::string& name, const std::string& to_folder, fs::path* moved_to) {
+Status Inbox::move_out(const std::string& name, const std::string& to_folder, fs::path* moved_to,
+                       detail::UniqueFd* target_dir_fd) {
   const fs::path target_dir = dir_ / to_folder;
-  std::error_code ec;
-  fs::create_directories(target_dir, ec);
-  fs::path target = target_dir / name;
-  for (int n = 1; fs::exists(target, ec); ++n) {
-    target = target_dir / (name + "." + std::to_string(n));
+  // refused/ and installed/ are the host's: a symlink planted in their place
+  // would send bundles (and refusal records) elsewhere.
+  if (Status st = detail::ensure_owned_folder(target_dir, "inbox folder", /*no_symlink=*/true);
+      !st) {
+    return st;
+  }
+  detail::UniqueFd from(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  detail::UniqueFd to(::open(target_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!from || !to) {
+    return Status(ErrorCode::io_error,
+                  "cannot open " + printable(target_dir.string()) + ": " + std::strerror(errno));
+  }
+  // A name free for the bundle and for its .reason beside it (whatever
+  // someone may have put there, it is never replaced).
+  auto taken = [&](const std::string& n) {
+    struct stat st {};
+    return ::fstatat(to.get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+           ::fstatat(to.get(), (n + ".reason").c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+  };
+  std::string target = name;
+  for (int n = 1; taken(target); ++n) {
+    if (n > 1000) {
+      return Status(ErrorCode::io_error, "no free name for bundle " + printable(name) + " in " +
+                                             printable(target_dir.string()));
+    }
+    target = name + "." + std::to_string(n);
   }
   {
     std::lock_guard lock(mu_);
@@ -263,30 +291,47 @@ Status Inbox::move_out(const std::string& name, const std::string& to_folder, fs
       entries_.erase(it);
     }
   }
-  fs::rename(dir_ / name, target, ec);
-  if (ec) {
-    return Status(ErrorCode::io_error, "cannot move bundle " + (dir_ / name).string() + " to " +
-                                           target.string() + ": " + ec.message());
+  if (::renameat(from.get(), name.c_str(), to.get(), target.c_str()) != 0) {
+    return Status(ErrorCode::io_error, "cannot move bundle " + printable((dir_ / name).string()) +
+                                           " to " + printable((target_dir / target).string()) +
+                                           ": " + std::strerror(errno));
   }
-  *moved_to = target;
+  *moved_to = target_dir / target;
+  if (target_dir_fd != nullptr) *target_dir_fd = std::move(to);
   return {};
 }
 
 Status Inbox::set_aside(const std::string& name, const std::string& reason) {
   fs::path target;
-  Status st = move_out(name, "refused", &target);
+  detail::UniqueFd refused;
+  Status st = move_out(name, "refused", &target, &refused);
   if (!st.ok()) return st;
-  std::ofstream out(target.string() + ".reason", std::ios::trunc);
-  out << reason << "\n";
-  if (!out) {
-    return Status(ErrorCode::io_error, "cannot write " + target.string() + ".reason");
+  // Written whole under a temporary name, then linked to its own name:
+  // created with O_EXCL | O_NOFOLLOW relative to the refused/ folder's fd
+  // (never opened if something is there), and a reader never sees half a
+  // record. One line, control characters escaped.
+  const std::string file = target.filename().string() + ".reason";
+  const std::string temp = "." + file + ".writing";
+  const std::string line = printable(reason) + "\n";
+  ::unlinkat(refused.get(), temp.c_str(), 0);  // one a crash left; ours to remove
+  detail::UniqueFd out(::openat(refused.get(), temp.c_str(),
+                                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  const bool written = out && detail::write_all(out.get(), line.data(), line.size());
+  out.reset();
+  const bool linked =
+      written && ::linkat(refused.get(), temp.c_str(), refused.get(), file.c_str(), 0) == 0;
+  const int err = errno;
+  ::unlinkat(refused.get(), temp.c_str(), 0);
+  if (!linked) {
+    return Status(ErrorCode::io_error,
+                  "cannot write " + printable(target.string()) + ".reason: " + std::strerror(err));
   }
   return {};
 }
 
 Status Inbox::retire(const std::string& name) {
   fs::path target;
-  return move_out(name, "installed", &target);
+  return move_out(name, "installed", &target, nullptr);
 }
 
 }  // namespace graft::control

@@ -6,10 +6,14 @@
 // refuses it with a reason.
 //
 // Bundles the host is done with leave the inbox: to refused/NAME (with
-// refused/NAME.reason beside it) or to installed/NAME.
+// refused/NAME.reason beside it, created with O_EXCL | O_NOFOLLOW so that a
+// planted symlink or file is never written through) or to installed/NAME.
+// The inbox folder must be the host user's and not writable by others.
 #pragma once
 
 #include <graft/status.hpp>
+
+#include "file_io.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -81,8 +85,10 @@ class Inbox {
   void rescan();
   void touched(const std::string& name, bool moved_in);
   void consider(const std::string& name);
+  // Renames the bundle into `to_folder` under a name free for it and its
+  // .reason; `target_dir_fd` (if not null) gets that folder open.
   Status move_out(const std::string& name, const std::string& to_folder,
-                  std::filesystem::path* moved_to);
+                  std::filesystem::path* moved_to, detail::UniqueFd* target_dir_fd);
 
   std::filesystem::path dir_;
   Probe probe_;

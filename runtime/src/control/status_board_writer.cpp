@@ -7,8 +7,13 @@
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <new>
+#include <random>
 
 namespace graft::control {
 namespace {
@@ -28,8 +33,14 @@ struct StatusBoardWriter::Mapping {
 };
 
 StatusBoardWriter::StatusBoardWriter(std::string shm_name) : name_(std::move(shm_name)) {
+  // A board of this name is a dead host's (the name holds our pid) if it is
+  // ours; another user's is a squatter's, never removed or written.
+  struct stat st {};
+  if (::lstat(("/dev/shm/" + name_).c_str(), &st) == 0 && st.st_uid != ::geteuid()) {
+    throw Error(Status(ErrorCode::io_error, "status board name '" + name_ + "' is taken by uid " +
+                                                std::to_string(st.st_uid)));
+  }
   try {
-    // A board of this name can only be a dead host's (the name holds our pid).
     bip::shared_memory_object::remove(name_.c_str());
     bip::permissions owner_only(0600);
     auto m = std::make_unique<Mapping>();
@@ -49,6 +60,29 @@ StatusBoardWriter::StatusBoardWriter(std::string shm_name) : name_(std::move(shm
     throw Error(
         Status(ErrorCode::io_error, "cannot create status board '" + name_ + "': " + e.what()));
   }
+}
+
+std::unique_ptr<StatusBoardWriter> StatusBoardWriter::create(const std::string& preferred,
+                                                             std::string* warning) {
+  std::string why;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    std::string name = preferred;
+    if (attempt > 0) {
+      std::random_device random;
+      char suffix[20];
+      std::snprintf(suffix, sizeof suffix, ".%08x%08x", random(), random());
+      name += suffix;
+    }
+    try {
+      auto board = std::make_unique<StatusBoardWriter>(name);
+      if (!why.empty()) *warning = why + "; using '" + name + "' instead";
+      return board;
+    } catch (const Error& e) {
+      why += (why.empty() ? "" : "; ") + std::string(e.what());
+    }
+  }
+  *warning = why + "; running without a status board";
+  return nullptr;
 }
 
 StatusBoardWriter::~StatusBoardWriter() {

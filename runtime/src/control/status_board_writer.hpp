@@ -14,9 +14,18 @@ namespace graft::control {
 
 class StatusBoardWriter {
  public:
-  // Creates (replacing a dead host's leftover of the same name) and maps
-  // the segment. Throws graft::Error when it cannot.
+  // Creates (replacing a dead host's leftover of the same name, if it is
+  // this user's) and maps the segment. Throws graft::Error when it cannot,
+  // and when a segment of that name belongs to another user (a squatter:
+  // it is left alone).
   explicit StatusBoardWriter(std::string shm_name);
+  // The board under `preferred`, or, when another user holds that name,
+  // under `preferred` + "." + 16 random hex digits (created exclusively,
+  // retried a few times). nullptr when none could be made. `warning` says
+  // why whenever the preferred name could not be used. A host without a
+  // board still serves its socket.
+  static std::unique_ptr<StatusBoardWriter> create(const std::string& preferred,
+                                                   std::string* warning);
   ~StatusBoardWriter();
   StatusBoardWriter(const StatusBoardWriter&) = delete;
   StatusBoardWriter& operator=(const StatusBoardWriter&) = delete;

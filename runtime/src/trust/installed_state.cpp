@@ -1,6 +1,7 @@
 #include <graft/installed_state.hpp>
 
 #include "file_io.hpp"
+#include "untrusted_file.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -70,15 +71,24 @@ Status InstalledState::from_json(std::string_view text, InstalledState* out) {
   return Status();
 }
 
+namespace {
+// Far more than any host's state (a few hundred bytes per kept version).
+constexpr std::uint64_t kMaxStateBytes = 16 * 1024 * 1024;
+}  // namespace
+
 Status InstalledState::load(const std::filesystem::path& file, InstalledState* out) {
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) {
     *out = InstalledState();
     return Status();
   }
+  // Regular file only, bounded: a FIFO or symlink in its place is refused,
+  // never waited on.
   std::string text;
-  std::string error;
-  if (!detail::read_whole_file(file, &text, &error)) return Status(ErrorCode::io_error, error);
+  detail::UntrustedFile f = detail::UntrustedFile::open(file, kMaxStateBytes);
+  if (!f.read_all(&text)) {
+    return Status(ErrorCode::state_corrupt, "installed state " + f.error());
+  }
   Status s = from_json(text, out);
   if (!s) return Status(s.code(), "'" + file.string() + "': " + s.message());
   return s;

@@ -3,6 +3,10 @@
 
 #include "trust/delta_object.hpp"
 
+#include "file_io.hpp"
+#include "host_attestation.hpp"
+#include "printable.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -89,11 +93,73 @@ struct InstallerCore {
 
   std::size_t kept_versions;
 
-  InstallerCore(Runtime& rt, fs::path file, fs::path journal_file, std::size_t keep)
+  // Checks the signed manifests the store keeps; vouches for the objects
+  // the host loaded from its own files.
+  BundleVerifier verifier{TrustedKeys()};
+  detail::HostAttestation own;
+
+  InstallerCore(Runtime& rt, fs::path file, fs::path journal_file, std::size_t keep,
+                detail::HostAttestation attestation)
       : runtime(rt),
         state_file(std::move(file)),
         journal(std::move(journal_file)),
-        kept_versions(keep) {}
+        kept_versions(keep),
+        own(attestation) {}
+
+  // Whether the store object `sha` may be loaded as `component` `version`:
+  // the signed manifest kept beside it verifies with a trusted key and names
+  // this component, version and hash, or the host's own tag vouches for it.
+  // installed.json is not signed; this is what makes a planted object and a
+  // planted record useless.
+  Status check_stored(const std::string& component, const Version& version,
+                      const std::string& sha) const {
+    const ArtifactStore& store = runtime.store();
+    const std::string what =
+        "store object " + sha + " (" + component + " " + version.to_string() + ")";
+    std::string text, sig;
+    const Status has_manifest =
+        store.get_beside(sha, ArtifactStore::kManifestSuffix, kManifestMaxBytes, &text);
+    if (has_manifest) {
+      if (Status s =
+              store.get_beside(sha, ArtifactStore::kSignatureSuffix, kSignatureMaxBytes, &sig);
+          !s) {
+        return Status(ErrorCode::bad_signature, what + ": " + s.message());
+      }
+      Manifest m;
+      if (Status s = verifier.verify_signed_manifest(text, sig, what, &m, nullptr); !s) return s;
+      if (m.component != component || m.version != version || m.sha256 != sha) {
+        return Status(ErrorCode::bad_signature, what + ": its signed manifest is for " +
+                                                    m.component + " " + m.version.to_string() +
+                                                    " with SHA-256 " + m.sha256);
+      }
+      return Status();
+    }
+    std::string tag;
+    if (store.get_beside(sha, ArtifactStore::kOwnSuffix, 256, &tag) &&
+        own.check(component, version.to_string(), sha, tag)) {
+      return Status();
+    }
+    return Status(ErrorCode::bad_signature,
+                  what +
+                      ": no signed manifest and no tag of this host beside it (not installed "
+                      "from a signed bundle nor loaded by this host from its own file); not "
+                      "loaded");
+  }
+
+  // The host loaded `sha` itself (no bundle, so no signed manifest): vouch
+  // for it, so that a restart may restore it.
+  void vouch_for_own(const std::string& component, const Version& version, const std::string& sha) {
+    std::string ignored;
+    if (runtime.store().get_beside(sha, ArtifactStore::kManifestSuffix, kManifestMaxBytes,
+                                   &ignored)) {
+      return;  // installed from a bundle: the signature speaks for it
+    }
+    if (Status s = runtime.store().put_beside(sha, ArtifactStore::kOwnSuffix,
+                                              own.tag(component, version.to_string(), sha));
+        !s) {
+      runtime.logger().error("{}", s.message());
+    }
+  }
 
   // The last save's failure, if any (install() reads it to undo a swap the
   // disk could not record).
@@ -163,7 +229,11 @@ struct InstallerCore {
         return;
     }
     if (!r.highest || *r.highest < *v) r.highest = *v;
-    if (!e.artifact.empty()) r.hashes[v->to_string()] = sha_of_store_path(e.artifact);
+    if (!e.artifact.empty()) {
+      const std::string sha = sha_of_store_path(e.artifact);
+      r.hashes[v->to_string()] = sha;
+      vouch_for_own(e.component, *v, sha);
+    }
     const std::vector<std::string> dropped = prune_versions(r, *v, kept_versions);
     save_locked();
     // Only once the state no longer names them: a crash before this line
@@ -189,7 +259,6 @@ struct Installer::Impl {
   // The state as the host found it: restore() works from this, since a host
   // may load its base version (and so record it) before calling restore().
   InstalledState at_start;
-  BundleVerifier verifier{TrustedKeys()};
   TrustedKeys keys;  // for revocations
 
   // A revoked version's way back: the newest version below it that the
@@ -237,6 +306,9 @@ struct Installer::Impl {
     if (!m) m = std::make_unique<std::mutex>();
     return *m;
   }
+  // Components whose highest-version floor in installed.json could not be
+  // checked against signed data at start: installs of them are refused.
+  std::map<std::string, std::string> unverified_floor;
 
   Runtime& runtime() { return core->runtime; }
 
@@ -268,8 +340,8 @@ struct Installer::Impl {
       const std::string what = !bundle.empty()      ? "bundle " + bundle.filename().string()
                                : !component.empty() ? "component " + component
                                                     : std::string("request");
-      runtime().logger().warn("refused {}: {} ({}, by {})", what, message, j.code,
-                              by.empty() ? "-" : by);
+      runtime().logger().warn("refused {}: {} ({}, by {})", printable(what), printable(message),
+                              j.code, by.empty() ? "-" : by);
     }
   }
 
@@ -305,6 +377,9 @@ struct Installer::Impl {
                              std::to_string(m.interface_major) + ", the host's slot needs '" +
                              spec.interface_id + "' v" + std::to_string(spec.interface_major) +
                              " (an interface change needs a new host build)"));
+    }
+    if (auto f = unverified_floor.find(m.component); f != unverified_floor.end()) {
+      return fail("version", Status(ErrorCode::state_corrupt, who + ": " + f->second));
     }
     ComponentRecord rec;
     {
@@ -348,12 +423,13 @@ struct Installer::Impl {
 
 Installer::Installer(Runtime& runtime, InstallerOptions options) : impl_(std::make_unique<Impl>()) {
   const fs::path dir = runtime.options().state_dir;
-  impl_->core = std::make_shared<InstallerCore>(runtime, dir / "installed.json",
-                                                dir / "journal.jsonl", options.kept_versions);
+  impl_->core =
+      std::make_shared<InstallerCore>(runtime, dir / "installed.json", dir / "journal.jsonl",
+                                      options.kept_versions, detail::HostAttestation::open(dir));
   TrustedKeys keys;
   if (Status s = TrustedKeys::load(options.trusted_keys, &keys); !s) throw Error(s);
   impl_->keys = keys;
-  impl_->verifier = BundleVerifier(std::move(keys));
+  impl_->core->verifier = BundleVerifier(std::move(keys));
   InstalledState st;
   if (Status s = InstalledState::load(impl_->core->state_file, &st); !s) {
     // Saves are atomic, so a file that does not parse was damaged from
@@ -362,6 +438,28 @@ Installer::Installer(Runtime& runtime, InstallerOptions options) : impl_(std::ma
     throw Error(Status(s.code(), s.message() +
                                      " (refusing to start without the highest installed versions; "
                                      "restore the file from a backup or remove it to start over)"));
+  }
+  // The floor against rollback attacks is only as good as the data behind
+  // it: the highest version's object must carry a signed manifest (or this
+  // host's tag). A floor that cannot be checked (planted, or its object
+  // gone) is neither trusted nor dropped: installs of that component are
+  // refused until an operator restores installed.json or removes its record.
+  for (const auto& [name, rec] : st.components) {
+    if (!rec.highest) continue;
+    auto h = rec.hashes.find(rec.highest->to_string());
+    const Status backed = h == rec.hashes.end()
+                              ? Status(ErrorCode::state_corrupt, "no recorded hash")
+                              : impl_->core->check_stored(name, *rec.highest, h->second);
+    if (!backed) {
+      const std::string why = "the highest-version floor " + rec.highest->to_string() +
+                              " recorded in installed.json cannot be checked against signed "
+                              "data (" +
+                              backed.message() +
+                              "); installs of this component are refused until installed.json "
+                              "is restored from a backup or its record removed";
+      runtime.logger().error("component '{}': {}", name, why);
+      impl_->unverified_floor[name] = why;
+    }
   }
   impl_->at_start = st;
   impl_->core->state = std::move(st);
@@ -393,7 +491,7 @@ Installer::~Installer() = default;
 
 Status Installer::verify(const fs::path& bundle_dir, VerifiedBundle* out) {
   VerifiedBundle vb;
-  if (Status s = impl_->verifier.verify(bundle_dir, &vb.manifest, &vb.checks); !s) {
+  if (Status s = impl_->core->verifier.verify(bundle_dir, &vb.manifest, &vb.checks); !s) {
     if (out != nullptr) *out = std::move(vb);
     return s;
   }
@@ -420,7 +518,11 @@ Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options
   InstallOutcome& out = outcome != nullptr ? *outcome : local;
   out = InstallOutcome();
   Manifest m;
-  if (Status s = impl_->verifier.verify(bundle_dir, &m, nullptr); !s) {
+  BundleVerifier::Opened opened;
+  Status verified = impl_->core->verifier.verify_and_open(bundle_dir, &m, nullptr, &opened);
+  // The descriptor that was hashed is the one copied into the store.
+  const detail::UniqueFd object(opened.object_fd);
+  if (Status s = verified; !s) {
     return impl_->refuse(s, bundle_dir, m.component,
                          m.component.empty() ? "" : m.version.to_string(), options.by);
   }
@@ -454,25 +556,25 @@ Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options
   // Verify the copy that will be loaded: the bundle may change after the
   // check above, the store copy cannot.
   Artifact artifact;
-  std::error_code ec;
-  const bool whole = fs::symlink_status(bundle_dir / m.file, ec).type() != fs::file_type::not_found;
-  if (whole || !m.delta) {
-    if (Status s = impl_->runtime().store().put(bundle_dir / m.file, &artifact); !s) {
+  if (object) {
+    if (Status s =
+            impl_->runtime().store().put(object.get(), bundle_dir / m.file, m.size, &artifact);
+        !s) {
       return impl_->refuse(Status(s.code(), "bundle '" + bundle_dir.string() + "': " + s.message()),
                            bundle_dir, m.component, version, options.by);
     }
   } else {
     // Only the delta travelled: rebuild from the base in the store, checked
     // against the signed size and SHA-256 before the store takes it.
-    std::string object;
+    std::string rebuilt;
     const std::string who =
         "bundle '" + bundle_dir.string() + "' (" + m.component + " " + version + ")";
-    if (Status s = detail::rebuild_object(impl_->runtime().store(), bundle_dir, m, who, &object);
+    if (Status s = detail::rebuild_object(impl_->runtime().store(), bundle_dir, m, who, &rebuilt);
         !s) {
       return impl_->refuse(s, bundle_dir, m.component, version, options.by);
     }
     if (Status s =
-            impl_->runtime().store().put_bytes(object, bundle_dir / m.delta->file, &artifact);
+            impl_->runtime().store().put_bytes(rebuilt, bundle_dir / m.delta->file, &artifact);
         !s) {
       return impl_->refuse(Status(s.code(), who + ": " + s.message()), bundle_dir, m.component,
                            version, options.by);
@@ -490,15 +592,50 @@ Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options
     if (!known) impl_->runtime().store().remove(artifact.sha256);
     return impl_->refuse(s, bundle_dir, m.component, version, options.by);
   }
+  // What was signed stays signed on disk: restore() checks these again.
+  for (const auto& [suffix, content] :
+       {std::pair{ArtifactStore::kManifestSuffix, &opened.manifest_text},
+        std::pair{ArtifactStore::kSignatureSuffix, &opened.signature_text}}) {
+    if (Status s = impl_->runtime().store().put_beside(artifact.sha256, suffix, *content); !s) {
+      bool known = false;
+      {
+        std::lock_guard state_lock(impl_->core->state_mu);
+        known = impl_->core->recorded_anywhere(artifact.sha256);
+      }
+      if (!known) impl_->runtime().store().remove(artifact.sha256);
+      return impl_->refuse(
+          Status(s.code(), "bundle '" + printable(bundle_dir.string()) + "': " + s.message()),
+          bundle_dir, m.component, version, options.by);
+    }
+  }
   SwapOptions swap = options;
   swap.expect_version = m.version;
   {
     std::lock_guard state_lock(impl_->core->state_mu);
     impl_->core->last_save = Status();
   }
+  // A copy that ends up recorded nowhere (the load or the save failed) must
+  // not stay in the store: nothing would ever remove it.
+  bool known_before = false;
+  ComponentRecord record_before;
+  {
+    std::lock_guard state_lock(impl_->core->state_mu);
+    known_before = impl_->core->recorded_anywhere(artifact.sha256);
+    auto it = impl_->core->state.components.find(m.component);
+    if (it != impl_->core->state.components.end()) record_before = it->second;
+  }
+  auto drop_unrecorded_copy = [&] {
+    bool known = false;
+    {
+      std::lock_guard state_lock(impl_->core->state_mu);
+      known = impl_->core->recorded_anywhere(artifact.sha256);
+    }
+    if (!known) impl_->runtime().store().remove(artifact.sha256);
+  };
   CallInProgress call{m.component, false, &out};
   CallScope scope(&call);
   if (Status s = slot->install(artifact, swap); !s) {
+    drop_unrecorded_copy();
     return impl_->refuse(s, bundle_dir, m.component, version, options.by, /*slot_logged=*/true);
   }
   Status saved;
@@ -510,6 +647,28 @@ Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options
     // Serving a version the disk does not record would come back as another
     // version after a restart: undo the swap, and say why.
     const Status undone = slot->rollback("installer", SwapMode::immediate);
+    if (undone) {
+      // The slot is back where it was: so is the record (the swap had
+      // raised the floor and recorded the new copy in memory only), and the
+      // copy goes unless something recorded it before.
+      std::lock_guard state_lock(impl_->core->state_mu);
+      impl_->core->state.components[m.component] = record_before;
+      impl_->core->save_locked();
+      // Only if the disk does not name it either: a failed save may still
+      // have renamed the new state into place, and then the copy is needed.
+      InstalledState on_disk;
+      bool on_disk_names_it = true;
+      if (InstalledState::load(impl_->core->state_file, &on_disk)) {
+        on_disk_names_it = false;
+        for (const auto& [name, rec] : on_disk.components) {
+          for (const auto& [v, sha] : rec.hashes)
+            on_disk_names_it |= sha == artifact.sha256;
+        }
+      }
+      if (!on_disk_names_it && !known_before && !impl_->core->recorded_anywhere(artifact.sha256)) {
+        impl_->runtime().store().remove(artifact.sha256);
+      }
+    }
     return impl_->refuse(
         Status(saved.code(), "bundle '" + bundle_dir.string() + "' (" + m.component + " " +
                                  version + "): the installed state could not be saved (" +
@@ -581,7 +740,9 @@ Status Installer::rollback(std::string_view component_view, std::string_view by_
     return Status();
   }
   Artifact artifact;
-  if (Status got = impl_->runtime().store().get(h->second, &artifact); !got) {
+  Status got = impl_->core->check_stored(std::string(component), *rec.previous, h->second);
+  if (got) got = impl_->runtime().store().get(h->second, &artifact);
+  if (!got) {
     return impl_->refuse(Status(got.code(), "component '" + component + "': cannot roll back to " +
                                                 target + ": " + got.message()),
                          {}, component, target, by);
@@ -648,7 +809,8 @@ Status Installer::restore() {
       Artifact artifact;
       if (h == rec.hashes.end()) {
         s = Status(ErrorCode::state_corrupt, "no recorded hash");
-      } else if (s = impl_->runtime().store().get(h->second, &artifact); s) {
+      } else if ((s = impl_->core->check_stored(name, v, h->second)) &&
+                 (s = impl_->runtime().store().get(h->second, &artifact))) {
         SwapOptions o;
         o.allow_older = true;
         o.expect_version = v;

@@ -1,8 +1,13 @@
 #include <graft/manifest.hpp>
 
+#include "flat_json.hpp"
+#include "printable.hpp"
+
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 namespace graft {
 namespace {
@@ -73,26 +78,49 @@ bool parse_utc(std::string_view text, std::time_t* out) {
   return format_utc(*out) == s;  // refuses 2026-02-31 and friends
 }
 
+const std::vector<std::string_view>& manifest_fields() {
+  // Every field a manifest may hold; any other is refused. A new field is
+  // one line here plus its reading below.
+  static const std::vector<std::string_view> fields = {
+      "format",       "component",       "version", "applies_to", "abi_version",
+      "interface_id", "interface_major", "file",    "sha256",     "size",
+      "created",      "expires",         "key_id",
+  };
+  return fields;
+}
+
 Status Manifest::parse(std::string_view text, Manifest* out) {
-  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return bad("not valid JSON");
-  if (!j.is_object()) return bad("not a JSON object");
+  if (text.size() > kManifestMaxBytes) {
+    return bad("larger than " + std::to_string(kManifestMaxBytes) + " bytes");
+  }
+  detail::FlatJson j;
+  if (!detail::read_flat_json(text, 2, &j)) return bad(j.error);
+  for (const auto& [key, value] : j.fields) {
+    const auto& known = manifest_fields();
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      return bad("unknown field '" + printable(key) + "'");
+    }
+  }
   Manifest m;
   auto str = [&](const char* key, std::string* dst) -> Status {
-    auto it = j.find(key);
-    if (it == j.end()) return bad("missing field '" + std::string(key) + "'");
-    if (!it->is_string()) return bad("field '" + std::string(key) + "' must be a string");
-    *dst = it->get<std::string>();
+    const json* v = j.find(key);
+    if (v == nullptr) return bad("missing field '" + std::string(key) + "'");
+    if (!v->is_string()) return bad("field '" + std::string(key) + "' must be a string");
+    *dst = v->get<std::string>();
     if (dst->empty() || dst->size() > 256)
       return bad("field '" + std::string(key) + "' is empty or too long");
+    if (std::any_of(dst->begin(), dst->end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+      return bad("field '" + std::string(key) + "' holds control characters");
+    }
     return Status();
   };
   auto num = [&](const char* key, std::uint64_t max, std::uint64_t* dst) -> Status {
-    auto it = j.find(key);
-    if (it == j.end()) return bad("missing field '" + std::string(key) + "'");
-    if (!it->is_number_unsigned())
+    const json* v = j.find(key);
+    if (v == nullptr) return bad("missing field '" + std::string(key) + "'");
+    if (!v->is_number_unsigned())
       return bad("field '" + std::string(key) + "' must be a whole number");
-    *dst = it->get<std::uint64_t>();
+    *dst = v->get<std::uint64_t>();
     if (*dst > max) return bad("field '" + std::string(key) + "' is out of range");
     return Status();
   };
@@ -106,27 +134,31 @@ Status Manifest::parse(std::string_view text, Manifest* out) {
                    str("created", &created), str("expires", &expires), str("key_id", &m.key_id)}) {
     if (!s) return s;
   }
-  if (format != kManifestFormat) return bad("format '" + format + "' is not " + kManifestFormat);
+  if (format != kManifestFormat)
+    return bad("format '" + printable(format) + "' is not " + kManifestFormat);
   std::string why;
   auto v = Version::parse(version, &why);
   if (!v) return bad("version: " + why);
   auto base = Version::parse(applies_to, &why);
   if (!base) return bad("applies_to: " + why);
   if (base->is_response())
-    return bad("applies_to must be a base release, not '" + applies_to + "'");
+    return bad("applies_to must be a base release, not '" + printable(applies_to) + "'");
   m.version = *v;
   m.applies_to = *base;
   m.abi_version = static_cast<std::uint32_t>(abi);
   m.interface_major = static_cast<std::uint32_t>(major);
   if (m.file.find('/') != std::string::npos || m.file == "." || m.file == "..") {
-    return bad("file '" + m.file + "' must be a plain file name inside the bundle");
+    return bad("file '" + printable(m.file) + "' must be a plain file name inside the bundle");
   }
   if (!is_hex(m.sha256, 64)) return bad("sha256 must be 64 lower-case hex digits");
   if (!is_hex(m.key_id, 16)) return bad("key_id must be 16 lower-case hex digits");
   if (!parse_utc(created, &m.created))
-    return bad("created '" + created + "' is not YYYY-MM-DDTHH:MM:SSZ");
+    return bad("created '" + printable(created) + "' is not YYYY-MM-DDTHH:MM:SSZ");
   if (!parse_utc(expires, &m.expires))
-    return bad("expires '" + expires + "' is not YYYY-MM-DDTHH:MM:SSZ");
+    return bad("expires '" + printable(expires) + "' is not YYYY-MM-DDTHH:MM:SSZ");
+  if (m.created >= m.expires) {
+    return bad("created " + created + " is not before expires " + expires);
+  }
   if (auto it = j.find("delta"); it != j.end()) {
     if (Status s = parse_delta(*it, m.file, &m.delta); !s) return s;
   }

@@ -4,6 +4,7 @@
 
 #include "file_io.hpp"
 #include "sha256.hpp"
+#include "untrusted_file.hpp"
 
 #include <sodium.h>
 
@@ -31,10 +32,14 @@ bool from_hex(std::string_view hex, unsigned char* out, std::size_t n) {
 template <std::size_t N>
 Status read_key(const fs::path& file, std::string_view tag, const char* kind,
                 std::array<unsigned char, N>* out) {
+  // A key file is one short line; a FIFO or device in its place is refused
+  // rather than read (graftctl and hosts would block on it).
   std::string text;
-  std::string error;
-  if (!detail::read_whole_file(file, &text, &error)) {
-    return Status(ErrorCode::file_missing, std::string(kind) + " key: " + error);
+  detail::UntrustedFile f = detail::UntrustedFile::open(file, 4096);
+  if (!f.read_all(&text)) {
+    return Status(f.refusal() == detail::FileRefusal::missing ? ErrorCode::file_missing
+                                                              : ErrorCode::invalid_argument,
+                  std::string(kind) + " key " + f.error());
   }
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
     text.pop_back();

@@ -7,6 +7,7 @@
 //   /dev/shm/graft.<uid>.<dir hash>.<pid>   the status board (0600)
 #pragma once
 
+#include <graft/status.hpp>
 #include <graft/status_board.hpp>
 
 #include <cstdint>
@@ -42,7 +43,13 @@ class HostDirectory {
 
   const std::filesystem::path& run_dir() const noexcept { return run_dir_; }
   std::filesystem::path socket_path(int pid) const;
+  // The board of the host `pid`: the name it recorded in the run directory
+  // (when another user had taken the usual one), else the usual name.
   std::string board_name(int pid) const;
+  // Records that the host `pid` publishes its board under `name`; forget
+  // removes the record (a stopping host, or one that got its usual name).
+  Status record_board_name(int pid, const std::string& name) const;
+  void forget_board_name(int pid) const;
 
   // Creates the run directory (0700) if missing. Throws graft::Error when
   // it cannot, or when it is not a directory owned by this user.
@@ -54,6 +61,8 @@ class HostDirectory {
   std::vector<int> remove_dead() const;
 
  private:
+  std::filesystem::path board_record(int pid) const;
+
   std::filesystem::path run_dir_;
   std::string board_prefix_;
 };
