@@ -330,12 +330,18 @@ struct ControlPlane::Impl {
             return error_reply(r.id, st);
           }
           const SlotStatus after = slot->status();
+          // In probation (the slot may also show draining): the previous
+          // version was kept and is released now. Otherwise previous_version
+          // only names where a rollback would go.
+          const bool was_probation = std::any_of(
+              before.versions.begin(), before.versions.end(),
+              [](const VersionStatus& v) { return v.state == VersionState::probation; });
           return ok_reply(r.id, {{"pid", pid},
                                  {"name", options.host_name},
                                  {"component", r.component},
                                  {"version", after.version},
-                                 {"released", before.previous_version},
-                                 {"was_probation", before.state == SlotState::probation},
+                                 {"released", was_probation ? before.previous_version : ""},
+                                 {"was_probation", was_probation},
                                  {"state", std::string(to_string(after.state))}});
         }
         case Command::approve:
