@@ -4,6 +4,8 @@
 // already serves is a no-op.
 #include "control_fixture.hpp"
 
+#include <graft/signing_key.hpp>
+
 #include <pwd.h>
 #include <signal.h>
 
@@ -388,8 +390,14 @@ class RefusalMatrix : public OperatorRequests {
          }},
         {"bundle_invalid",
          [this](const fs::path& w) {
+           // Signed, but not a valid manifest: the signature is checked
+           // first, so only a signed manifest gets as far as the parser.
            fresh(w);
            edit_manifest(w, [](json& m) { m.erase("component"); });
+           graft::SecretKey key;
+           EXPECT_TRUE(graft::read_secret_key(keys_.secret_key, &key).ok());
+           write_file(w / "manifest.sig",
+                      graft::sign_detached(key, read_file(w / "manifest.json")) + "\n");
            return w;
          }},
         {"size_mismatch",

@@ -1,25 +1,30 @@
 #include "bundle_manifest.hpp"
 
-#include <nlohmann/json.hpp>
+#include "manifest_claims.hpp"
+#include "printable.hpp"
+#include "untrusted_file.hpp"
 
-#include <fstream>
+#include <graft/manifest.hpp>
 
 namespace graftctl {
 
 std::optional<std::string> bundle_component(const std::filesystem::path& bundle, std::string* why) {
-  const auto file = bundle / "manifest.json";
-  std::ifstream in(file);
-  if (!in) {
-    *why = "cannot read " + file.string();
+  // Unsigned bytes the operator pointed at: read through the bounded reader
+  // (a FIFO or a 100 MB file is refused at once) and only the claims parsed.
+  graft::detail::UntrustedFile file =
+      graft::detail::UntrustedFile::open(bundle / "manifest.json", graft::kManifestMaxBytes);
+  std::string text;
+  if (!file.read_all(&text)) {
+    *why = "cannot read the manifest: " + file.error();
     return std::nullopt;
   }
-  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  auto it = j.is_object() ? j.find("component") : j.end();
-  if (j.is_discarded() || !j.is_object() || it == j.end() || !it->is_string()) {
-    *why = file.string() + " names no component";
+  const graft::detail::ManifestClaims claims = graft::detail::read_manifest_claims(text);
+  if (!claims.parsed || claims.component.empty()) {
+    *why = graft::printable((bundle / "manifest.json").string()) + " names no component" +
+           (claims.parsed ? std::string() : " (" + claims.error + ")");
     return std::nullopt;
   }
-  return it->get<std::string>();
+  return claims.component;
 }
 
 }  // namespace graftctl

@@ -469,16 +469,6 @@ struct ControlPlane::Impl {
       }
       return;
     }
-    // Held for approval only if approving could install it: a bundle not
-    // newer than what serves would only be refused then.
-    if (const auto serving = slot->serving_version();
-        serving && !(*serving < verified.manifest.version)) {
-      refuse(name,
-             Status(ErrorCode::not_newer,
-                    "bundle " + printable(name) + " (" + printable(component) + " " + version +
-                        "): not newer than the serving version " + serving->to_string()));
-      return;
-    }
     if (policy.auto_install()) {
       json result;
       if (Status st = install(path, "inbox", SwapMode::automatic, &result); !st.ok()) {

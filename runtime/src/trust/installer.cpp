@@ -216,7 +216,10 @@ struct InstallerCore {
       case SlotEventKind::swapped:
         // restore() moves the slot back to the recorded version: what was
         // before it stays the recorded previous.
-        if (e.by != "restore") r.previous = Version::parse(e.from_version);
+        // When restore() had to fall back to the recorded previous version
+        // itself, that is no longer where a rollback goes: the version the
+        // slot replaced is.
+        if (e.by != "restore" || r.previous == *v) r.previous = Version::parse(e.from_version);
         r.serving = *v;
         break;
       case SlotEventKind::rolled_back:

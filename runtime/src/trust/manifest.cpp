@@ -84,7 +84,7 @@ const std::vector<std::string_view>& manifest_fields() {
   static const std::vector<std::string_view> fields = {
       "format",       "component",       "version", "applies_to", "abi_version",
       "interface_id", "interface_major", "file",    "sha256",     "size",
-      "created",      "expires",         "key_id",
+      "created",      "expires",         "key_id",  "delta",
   };
   return fields;
 }
@@ -159,8 +159,12 @@ Status Manifest::parse(std::string_view text, Manifest* out) {
   if (m.created >= m.expires) {
     return bad("created " + created + " is not before expires " + expires);
   }
-  if (auto it = j.find("delta"); it != j.end()) {
-    if (Status s = parse_delta(*it, m.file, &m.delta); !s) return s;
+  if (j.find("delta") != nullptr) {
+    // The flat reader keeps nested objects empty; read_flat_json already
+    // bounded the depth to 2, so a full parse of these bytes cannot recurse.
+    const json full = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (full.is_discarded() || !full.contains("delta")) return bad("field 'delta' is unreadable");
+    if (Status s = parse_delta(full["delta"], m.file, &m.delta); !s) return s;
   }
   *out = std::move(m);
   return Status();
