@@ -8,8 +8,13 @@
 
 #include <filesystem>
 
+// Exported for the fuzz target, not a public API.
+#pragma GCC visibility push(default)
+
 namespace graft::control {
 
 BundleCompleteness probe_bundle(const std::filesystem::path& bundle);
 
 }  // namespace graft::control
+
+#pragma GCC visibility pop
