@@ -185,16 +185,26 @@ Status SlotImpl::swap_locked(Component next, const SwapOptions& options) {
     forget_artifact_if_unused(artifact);
     return refuse(s, options.by, artifact.path.string());
   }
-  const SwapMode mode = resolve(options.mode, *current_, *next);
+  SwapMode mode = resolve(options.mode, *current_, *next);
+  std::string note;
   if (Status s = move_state(*next, mode); !s) {
-    const Artifact artifact = next->artifact();
-    discard(std::move(next), options.by);
-    forget_artifact_if_unused(artifact);
-    return refuse(s, options.by, artifact.path.string());
+    if (options.as_rollback && options.mode == SwapMode::automatic && is_state_failure(s.code())) {
+      mode = SwapMode::immediate;  // going back matters more than the state
+      note = "state not carried back (" + s.message() + "); rolled back in immediate mode";
+    } else {
+      const Artifact artifact = next->artifact();
+      discard(std::move(next), options.by);
+      forget_artifact_if_unused(artifact);
+      return refuse(s, options.by, artifact.path.string());
+    }
+  } else if (options.as_rollback && mode == SwapMode::quiesce) {
+    note = "state carried back";
   }
   // --- commit ---
-  const bool retain = shared_.options.probation.count() > 0;
-  commit_switch(std::move(next), mode, retain, SlotEventKind::swapped, options.by, "");
+  const bool retain = !options.as_rollback && shared_.options.probation.count() > 0;
+  commit_switch(std::move(next), mode, retain,
+                options.as_rollback ? SlotEventKind::rolled_back : SlotEventKind::swapped,
+                options.by, note);
   return Status();
 }
 

@@ -8,6 +8,7 @@
 #include "test_support.hpp"
 #include "thread_registry.hpp"
 
+#include <graft/artifact_store.hpp>
 #include <graft/call_gate.hpp>
 #include <graft/runtime.hpp>
 
@@ -240,6 +241,37 @@ TEST(VersionLifeTest, ProbationRollsBackASchemaRaisingQuiescePatch) {
   ASSERT_EQ(slot.call(&counter_v1::get, &total), GRAFT_OK);
   EXPECT_EQ(total, 7);  // the retained 1.0.0 kept its own state
   EXPECT_FALSE(log.contains("automatic rollback failed"));
+}
+
+// A load that goes back (a rollback reloaded from the store, a revocation)
+// keeps nothing for probation and leaves nothing to roll back to: a slot
+// rollback afterwards cannot move forward again.
+TEST(VersionLifeTest, ALoadMarkedAsRollbackRetainsNothingAndLeavesNoPrevious) {
+  TempDir dir;
+  LogCapture log;
+  auto o = options_for(dir, log);
+  o.probation = std::chrono::seconds(60);
+  auto rt = Runtime::open(o);
+  Events events;
+  rt->on_event([&](const SlotEvent& e) { events.add(e); });
+  auto& slot = rt->slot<greeter_v1>("greeter");
+  ASSERT_TRUE(slot.load(component_file("greeter-1.0.0.so")).ok());
+  ASSERT_TRUE(slot.swap(component_file("greeter-1.1.0.so")).ok());
+  ASSERT_TRUE(slot.commit().ok());
+  Artifact older;
+  ASSERT_TRUE(rt->store().put(component_file("greeter-1.0.0.so"), &older).ok());
+  SwapOptions back;
+  back.allow_older = true;
+  back.as_rollback = true;
+  back.expect_version = Version::parse("1.0.0");
+  ASSERT_TRUE(slot.install(older, back).ok());
+  const auto st = slot.status();
+  EXPECT_EQ(st.version, "1.0.0");
+  EXPECT_EQ(st.state, SlotState::serving);  // nothing in probation
+  EXPECT_EQ(st.previous_version, "");
+  EXPECT_EQ(events.last(SlotEventKind::rolled_back).version, "1.0.0");
+  EXPECT_EQ(slot.rollback().code(), ErrorCode::no_previous);
+  EXPECT_EQ(slot.status().version, "1.0.0");
 }
 
 // 4. fork() with a parent thread inside a call: the child swaps and destroys.

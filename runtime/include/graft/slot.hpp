@@ -44,6 +44,11 @@ struct SwapOptions {
   // When set, the component's own descriptor must report this version
   // (a bundle's manifest and its code must agree).
   std::optional<Version> expect_version;
+  // This load goes back to an older version (a rollback reloaded from the
+  // store, or a revocation): nothing is retained for probation, no rollback
+  // target remains, and the event is `rolled_back`. With `automatic`, state
+  // that cannot move back is left behind (and the event says so).
+  bool as_rollback = false;
   // Who asked, for logs and the journal: "operator", "host", "inbox".
   std::string by = "operator";
 };

@@ -295,6 +295,7 @@ struct Installer::Impl {
     o.allow_older = true;
     o.expect_version = best;
     o.by = "revocation";
+    o.as_rollback = true;
     return slot->install(artifact, o);
   }
 
@@ -755,6 +756,7 @@ Status Installer::rollback(std::string_view component_view, std::string_view by_
   o.allow_older = true;
   o.expect_version = rec.previous;
   o.by = by;
+  o.as_rollback = true;
   call.rollback = true;
   if (Status s = slot->install(artifact, o); !s) {
     return impl_->refuse(s, {}, component, target, by, /*slot_logged=*/true);
