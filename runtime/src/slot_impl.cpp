@@ -16,6 +16,16 @@ std::string join(const std::vector<std::string>& parts) {
   return out;
 }
 
+// Versions left mapped because a call was still inside them when their slot
+// went: kept, reachable, for the life of the process (the returning call
+// touches their cell; a leak checker must not call them lost).
+void keep_forever(std::unique_ptr<LoadedComponent> c) {
+  static std::mutex mu;
+  static auto* kept = new std::vector<std::unique_ptr<LoadedComponent>>();
+  std::lock_guard lock(mu);
+  kept->push_back(std::move(c));
+}
+
 bool is_state_failure(ErrorCode code) {
   return code == ErrorCode::state_unsupported || code == ErrorCode::state_export_failed ||
          code == ErrorCode::state_import_failed;
@@ -52,7 +62,7 @@ void SlotImpl::shutdown() {
       shared_.logger->error("{}: call(s) still inside at shutdown ({}); left loaded", c->describe(),
                             join(threads_inside(&c->cell())));
       fully_unloaded_ = false;
-      (void)c.release();
+      keep_forever(std::move(c));
     }
   }
   // The log lines are written; listeners are not called while the runtime goes.
