@@ -181,10 +181,10 @@ TEST(VersionLifeTest, SignalHandlerCallsForFiveSecondsLeaveNoOuterCallUnprotecte
 TEST(VersionLifeTest, RefusedQuiesceRollbackKeepsPreviousAndProbation) {
   TempDir dir;
   LogCapture log;
+  Events events;  // outlives the runtime (its housekeeper emits events)
   auto o = options_for(dir, log);
   o.probation = std::chrono::seconds(60);
   auto rt = Runtime::open(o);
-  Events events;
   rt->on_event([&](const SlotEvent& e) { events.add(e); });
   auto& slot = rt->slot<counter_v1>("counter");
   ASSERT_TRUE(slot.load(component_file("counter-1.0.0.so")).ok());
@@ -220,11 +220,11 @@ TEST(VersionLifeTest, RefusedQuiesceRollbackKeepsPreviousAndProbation) {
 TEST(VersionLifeTest, ProbationRollsBackASchemaRaisingQuiescePatch) {
   TempDir dir;
   LogCapture log;
+  Events events;  // outlives the runtime (its housekeeper emits events)
   auto o = options_for(dir, log);
   o.probation = std::chrono::seconds(60);
   o.probation_error_limit = 3;
   auto rt = Runtime::open(o);
-  Events events;
   rt->on_event([&](const SlotEvent& e) { events.add(e); });
   auto& slot = rt->slot<counter_v1>("counter");
   ASSERT_TRUE(slot.load(component_file("counter-1.0.0.so")).ok());
@@ -249,10 +249,10 @@ TEST(VersionLifeTest, ProbationRollsBackASchemaRaisingQuiescePatch) {
 TEST(VersionLifeTest, ALoadMarkedAsRollbackRetainsNothingAndLeavesNoPrevious) {
   TempDir dir;
   LogCapture log;
+  Events events;  // outlives the runtime (its housekeeper emits events)
   auto o = options_for(dir, log);
   o.probation = std::chrono::seconds(60);
   auto rt = Runtime::open(o);
-  Events events;
   rt->on_event([&](const SlotEvent& e) { events.add(e); });
   auto& slot = rt->slot<greeter_v1>("greeter");
   ASSERT_TRUE(slot.load(component_file("greeter-1.0.0.so")).ok());
@@ -351,8 +351,8 @@ graft_status exit_thread(void*) {
 TEST(VersionLifeTest, PthreadExitInsideACallUnpinsAndTheVersionDrains) {
   TempDir dir;
   LogCapture log;
+  Events events;  // outlives the runtime (its housekeeper emits events)
   auto rt = Runtime::open(options_for(dir, log));
-  Events events;
   rt->on_event([&](const SlotEvent& e) { events.add(e); });
   auto& slot = rt->slot<blocker_v1>("blocker");
   ASSERT_TRUE(slot.load(component_file("blocker-1.0.0.so")).ok());
@@ -393,8 +393,8 @@ TEST(VersionLifeTest, TwoHundredSlotsGetAClearErrorPastTheLimitAndTheRestServe) 
 TEST(VersionLifeTest, DrainPastItsDeadlineNamesTheThreadsInside) {
   TempDir dir;
   LogCapture log;
+  Events events;  // outlives the runtime (its housekeeper emits events)
   auto rt = Runtime::open(options_for(dir, log));
-  Events events;
   rt->on_event([&](const SlotEvent& e) { events.add(e); });
   auto& slot = rt->slot<blocker_v1>("blocker");
   ASSERT_TRUE(slot.load(component_file("blocker-1.0.0.so")).ok());
