@@ -34,7 +34,6 @@ VersionCell* CallGate::pin_slow(ThreadRecord& r, unsigned depth, graft_status* s
     }
     const auto until = std::chrono::steady_clock::now() + wait_;
     ++waiting_;
-    ++waited_;
     const bool opened = opened_.wait_until(lock, until, [this] { return !closed_; });
     --waiting_;
     if (!opened) {
@@ -127,11 +126,6 @@ void CallGate::totals(std::uint64_t* calls, std::uint64_t* errors) const noexcep
 std::size_t CallGate::waiting() const noexcept {
   std::lock_guard lock(mu_);
   return waiting_;
-}
-
-std::uint64_t CallGate::waited() const noexcept {
-  std::lock_guard lock(mu_);
-  return waited_;
 }
 
 void CallGate::before_fork() noexcept {

@@ -181,9 +181,8 @@ class GRAFT_API CallGate {
   // Calls and errors through this gate, summed over all threads.
   void totals(std::uint64_t* calls, std::uint64_t* errors) const noexcept;
   std::uint32_t index() const noexcept { return index_; }
-  // Callers waiting at the closed gate right now, and all that ever did.
+  // Callers waiting at the closed gate right now.
   std::size_t waiting() const noexcept;
-  std::uint64_t waited() const noexcept;
 
   // fork(): the parent's side holds the gate's lock over the fork; the
   // child gets a fresh lock and condition (no thread of the parent waits).
@@ -234,7 +233,6 @@ class GRAFT_API CallGate {
   std::condition_variable opened_;
   bool closed_ = false;
   std::size_t waiting_ = 0;
-  std::uint64_t waited_ = 0;
   VersionCell* closing_ = nullptr;
   std::chrono::nanoseconds wait_{0};
 };
