@@ -77,13 +77,12 @@ void CallGate::open(VersionCell* next) noexcept {
 }
 
 std::uint64_t CallGate::in_flight(const VersionCell* cell) noexcept {
-  std::uint64_t n = 0;
-  for_each_thread_record([&](const ThreadRecord& r) {
-    for (const auto& h : r.hazard) {
-      if (h.load(std::memory_order_acquire) == cell) ++n;  // [R3] partner: [G4]
-    }
-  });
-  return n;
+  return count_inside(cell);
+}
+
+void CallGate::census(const VersionCell* const* cells, std::size_t n, std::uint64_t* inside,
+                      std::uint64_t* calls, std::uint64_t* errors) const noexcept {
+  detail::census(index_, cells, n, inside, calls, errors);
 }
 
 bool CallGate::wait_drained(const VersionCell* cell,
@@ -112,7 +111,8 @@ bool CallGate::wait_drained(const VersionCell* cell,
 bool CallGate::held_by_this_thread() const noexcept {
   if (!thread_is_registered()) return false;
   const ThreadRecord* r = t_record;
-  for (unsigned i = 0; i < r->depth && i < kMaxNesting; ++i) {
+  const unsigned depth = r->depth.load(std::memory_order_relaxed);
+  for (unsigned i = 0; i < depth && i < kMaxNesting; ++i) {
     const VersionCell* v = r->hazard[i].load(std::memory_order_relaxed);
     if (v != nullptr && v->gate == this) return true;
   }
@@ -120,7 +120,7 @@ bool CallGate::held_by_this_thread() const noexcept {
 }
 
 void CallGate::totals(std::uint64_t* calls, std::uint64_t* errors) const noexcept {
-  thread_totals(index_, calls, errors);
+  detail::census(index_, nullptr, 0, nullptr, calls, errors);
 }
 
 std::size_t CallGate::waiting() const noexcept {

@@ -82,6 +82,7 @@ Status LoadedComponent::open(const Artifact& artifact, const SlotSpec& spec, con
   c->cell_.table = c->descriptor_->table;
   c->cell_.instance = instance;
   c->cell_.gate = &gate;
+  c->cell_.slot_index = gate.index();
   on_failure.c = nullptr;
   *out = std::move(c);
   return Status();

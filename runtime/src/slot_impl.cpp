@@ -500,17 +500,26 @@ SlotStatus SlotImpl::status() const {
   st.component = spec_.component;
   st.interface_id = spec_.interface_id;
   st.interface_major = spec_.interface_major;
+  std::lock_guard state(state_mu_);
+  // One pass over the threads for every version's in-flight count and the
+  // totals (with 10,000 threads alive a pass is what status costs).
+  std::vector<const detail::VersionCell*> cells;
+  if (current_) cells.push_back(&current_->cell());
+  if (previous_) cells.push_back(&previous_->cell());
+  for (const auto& c : draining_)
+    cells.push_back(&c->cell());
+  std::vector<std::uint64_t> inside(cells.size(), 0);
   std::uint64_t calls = 0;
   std::uint64_t errors = 0;
-  gate_.totals(&calls, &errors);
+  gate_.census(cells.data(), cells.size(), inside.data(), &calls, &errors);
   st.calls = calls - calls_base_;
   st.errors = errors - errors_base_;
-  std::lock_guard state(state_mu_);
+  std::size_t next_cell = 0;
   bool any_draining = !draining_.empty();
   auto add = [&](const LoadedComponent& c, VersionState vs) {
     VersionStatus v;
     v.version = c.version().to_string();
-    v.in_flight = CallGate::in_flight(&c.cell());
+    v.in_flight = inside[next_cell++];
     v.errors = c.cell().errors.load(std::memory_order_relaxed);
     v.artifact = c.artifact().path.string();
     if (vs == VersionState::previous && v.in_flight > 0) {

@@ -2,15 +2,19 @@
 // first call and handed back by a pthread key destructor when the thread
 // exits; those run after every C++ thread_local destructor (and again if a
 // later destructor calls in), so a host thread_local whose destructor makes a
-// call cannot strand a record. Records are freed (or kept as spares) under
+// call cannot strand a record. Records go back to their pool under
 // the registry lock that every scan holds, so no scan touches freed memory;
 // an exiting thread's counters are folded into per-slot totals first.
 #include "thread_registry.hpp"
+
+#include "record_pool.hpp"
 
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <fstream>
 #include <mutex>
 #include <new>
@@ -21,56 +25,90 @@ namespace {
 
 // Where t_record points before a thread's first call and after it exits.
 // Never in the list, never written: its depth keeps the fast path out.
-struct UnregisteredRecord : ThreadRecord {
-  constexpr UnregisteredRecord() { depth = kMaxNesting; }
-};
-constinit UnregisteredRecord g_unregistered;
+constinit ThreadRecord g_unregistered{kMaxNesting};
 
 struct Entry {
   ThreadRecord record;  // first member: a record's address is its entry's
   pid_t tid = 0;
-  Entry* prev = nullptr;
-  Entry* next = nullptr;
+  std::size_t pos = 0;  // index in g_live
 };
 
 Entry* entry_of(ThreadRecord* r) {
   return reinterpret_cast<Entry*>(r);
 }
 
-// Spare records kept for the next threads: a storm of short threads reuses
-// them, and memory returns to this bound once the threads are gone.
-constexpr std::size_t kMaxSpare = 64;
+// Records live in pages of their own (see record_pool.hpp), 128 to a chunk
+// (~300 KB): a storm of 10,000 threads maps 79 chunks, and memory returns to
+// one empty chunk once they exit.
+constexpr std::size_t kRecordsPerChunk = 128;
 
 constinit std::mutex g_mu;
-Entry* g_head = nullptr;  // live records
-std::size_t g_live = 0;
-Entry* g_spare = nullptr;  // singly linked through `next`
-std::size_t g_spare_count = 0;
+// Live records, dense: a scan walks an array (and prefetches ahead) instead
+// of chasing a list, so status with 10,000 threads costs a line or two each.
+std::vector<Entry*> g_live;
+RecordPool g_pool(sizeof(Entry), kRecordsPerChunk);
 std::uint64_t g_retired_calls[kMaxSlots] = {};
 std::uint64_t g_retired_errors[kMaxSlots] = {};
+
+// Visits every live record, the one `ahead` places on already on its way
+// from memory (its first line, and `extra` bytes into it when asked).
+template <class Visit>
+void scan_locked(std::size_t extra, Visit&& visit) {
+  constexpr std::size_t kAhead = 8;
+  Entry* const* list = g_live.data();
+  const std::size_t n = g_live.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) {
+      const char* next = reinterpret_cast<const char*>(list[i + kAhead]);
+      __builtin_prefetch(next);
+      if (extra != 0) __builtin_prefetch(next + extra);
+    }
+    visit(*list[i]);
+  }
+}
+
+// The hazards a record has in use: only those below its depth ([R4]).
+template <class Visit>
+void hazards_in_use(const ThreadRecord& r, Visit&& visit) {
+  // [R4] partner: [G5]. Acquire: a depth of d means the call that used
+  // hazard[d] is over, its last use of the version included.
+  const unsigned depth = std::min(r.depth.load(std::memory_order_acquire), kMaxNesting);
+  for (unsigned i = 0; i < depth; ++i) {
+    const VersionCell* v = r.hazard[i].load(std::memory_order_acquire);  // [R3] partner: [G4]
+    if (v != nullptr) visit(v);
+  }
+}
+
+// Room for one more live record (doubling: rare, and the lock is held).
+bool room_for_one_locked() noexcept {
+  if (g_live.size() < g_live.capacity()) return true;
+  try {
+    g_live.reserve(std::max<std::size_t>(64, g_live.capacity() * 2));
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+void link_locked(Entry* e) noexcept {
+  e->pos = g_live.size();
+  g_live.push_back(e);  // room_for_one_locked() came first: cannot throw
+}
 
 void fold_and_unlink_locked(Entry* e) {
   for (unsigned i = 0; i < kMaxSlots; ++i) {
     g_retired_calls[i] += e->record.calls[i].load(std::memory_order_relaxed);
     g_retired_errors[i] += e->record.errors[i].load(std::memory_order_relaxed);
   }
-  if (e->prev != nullptr) e->prev->next = e->next;
-  if (e->next != nullptr) e->next->prev = e->prev;
-  if (g_head == e) g_head = e->next;
-  e->prev = e->next = nullptr;
-  --g_live;
+  Entry* last = g_live.back();
+  g_live[e->pos] = last;
+  last->pos = e->pos;
+  g_live.pop_back();
 }
 
 void recycle_locked(Entry* e) {
-  if (g_spare_count < kMaxSpare) {
-    e->~Entry();
-    new (e) Entry();
-    e->next = g_spare;
-    g_spare = e;
-    ++g_spare_count;
-  } else {
-    delete e;
-  }
+  e->~Entry();
+  g_pool.give_back(e);
 }
 
 void release_record(void* p) {
@@ -110,33 +148,34 @@ ThreadRecord* admit_slow(graft_status* status) noexcept {
 
 ThreadRecord* register_thread() noexcept {
   const pthread_key_t key = exit_key();
+  const auto tid = static_cast<pid_t>(::syscall(SYS_gettid));
+  const bool fence = barrier_mode() == BarrierMode::fence;
+  // One short hold of the lock (a storm of first calls queues on it), and
+  // no malloc: the record comes from graft's own pages. Mapping more of them
+  // (one thread in 128) happens outside the lock.
   Entry* e = nullptr;
-  {
-    std::lock_guard lock(g_mu);
-    if (g_spare != nullptr) {
-      e = g_spare;
-      g_spare = e->next;
-      e->next = nullptr;
-      --g_spare_count;
+  while (e == nullptr) {
+    {
+      std::lock_guard lock(g_mu);
+      if (!room_for_one_locked()) return nullptr;
+      if (void* block = g_pool.take()) {
+        e = new (block) Entry();
+        e->tid = tid;
+        e->record.fence = fence;
+        link_locked(e);
+        break;
+      }
     }
+    void* chunk = g_pool.map_chunk();
+    if (chunk == nullptr) return nullptr;
+    std::lock_guard lock(g_mu);
+    g_pool.adopt(chunk);
   }
-  if (e == nullptr) {
-    e = new (std::nothrow) Entry();
-    if (e == nullptr) return nullptr;
-  }
-  e->tid = static_cast<pid_t>(::syscall(SYS_gettid));
-  e->record.fence = barrier_mode() == BarrierMode::fence;
   if (pthread_setspecific(key, e) != 0) {
     std::lock_guard lock(g_mu);
+    fold_and_unlink_locked(e);
     recycle_locked(e);
     return nullptr;
-  }
-  {
-    std::lock_guard lock(g_mu);
-    e->next = g_head;
-    if (g_head != nullptr) g_head->prev = e;
-    g_head = e;
-    ++g_live;
   }
   t_record = &e->record;
   return &e->record;
@@ -144,34 +183,46 @@ ThreadRecord* register_thread() noexcept {
 
 void for_each_record_locked(void (*visit)(const ThreadRecord&, pid_t, void*), void* context) {
   std::lock_guard lock(g_mu);
-  for (Entry* e = g_head; e != nullptr; e = e->next)
-    visit(e->record, e->tid, context);
+  scan_locked(0, [&](const Entry& e) { visit(e.record, e.tid, context); });
 }
 
-void thread_totals(std::uint32_t index, std::uint64_t* calls, std::uint64_t* errors) noexcept {
+std::uint64_t count_inside(const VersionCell* cell) noexcept {
+  std::uint64_t n = 0;
+  std::lock_guard lock(g_mu);
+  scan_locked(0, [&](const Entry& e) {
+    hazards_in_use(e.record, [&](const VersionCell* v) { n += (v == cell); });
+  });
+  return n;
+}
+
+void census(std::uint32_t index, const VersionCell* const* cells, std::size_t n,
+            std::uint64_t* inside, std::uint64_t* calls, std::uint64_t* errors) noexcept {
+  for (std::size_t k = 0; k < n; ++k)
+    inside[k] = 0;
   std::lock_guard lock(g_mu);
   std::uint64_t c = g_retired_calls[index];
-  std::uint64_t n = g_retired_errors[index];
-  for (Entry* e = g_head; e != nullptr; e = e->next) {
-    c += e->record.calls[index].load(std::memory_order_relaxed);
-    n += e->record.errors[index].load(std::memory_order_relaxed);
-  }
+  std::uint64_t x = g_retired_errors[index];
+  scan_locked(offsetof(ThreadRecord, calls) + index * sizeof(std::uint64_t), [&](const Entry& e) {
+    c += e.record.calls[index].load(std::memory_order_relaxed);
+    x += e.record.errors[index].load(std::memory_order_relaxed);
+    hazards_in_use(e.record, [&](const VersionCell* v) {
+      for (std::size_t k = 0; k < n; ++k)
+        inside[k] += (v == cells[k]);
+    });
+  });
   *calls = c;
-  *errors = n;
+  *errors = x;
 }
 
 std::vector<std::string> threads_inside(const VersionCell* cell) {
   std::vector<pid_t> tids;
   {
     std::lock_guard lock(g_mu);
-    for (Entry* e = g_head; e != nullptr; e = e->next) {
-      for (const auto& h : e->record.hazard) {
-        if (h.load(std::memory_order_acquire) == cell) {
-          tids.push_back(e->tid);
-          break;
-        }
-      }
-    }
+    scan_locked(0, [&](const Entry& e) {
+      bool inside = false;
+      hazards_in_use(e.record, [&](const VersionCell* v) { inside = inside || v == cell; });
+      if (inside) tids.push_back(e.tid);
+    });
   }
   std::vector<std::string> out;
   for (pid_t tid : tids) {
@@ -186,7 +237,7 @@ std::vector<std::string> threads_inside(const VersionCell* cell) {
 
 RegistryCounts registry_counts() noexcept {
   std::lock_guard lock(g_mu);
-  return RegistryCounts{g_live, g_spare_count};
+  return RegistryCounts{g_live.size(), g_pool.chunks()};
 }
 
 void registry_before_fork() noexcept {
@@ -202,13 +253,12 @@ void registry_after_fork_child() noexcept {
   // to a thread that is not there, and its hazards would hold versions
   // forever. Its counters are kept.
   Entry* mine = thread_is_registered() ? entry_of(t_record) : nullptr;
-  for (Entry* e = g_head; e != nullptr;) {
-    Entry* next = e->next;
-    if (e != mine) {
-      fold_and_unlink_locked(e);
-      recycle_locked(e);
-    }
-    e = next;
+  // Backwards: unlinking moves the last entry (already kept) into the hole.
+  for (std::size_t i = g_live.size(); i-- > 0;) {
+    Entry* e = g_live[i];
+    if (e == mine) continue;
+    fold_and_unlink_locked(e);
+    recycle_locked(e);
   }
   if (mine != nullptr) mine->tid = static_cast<pid_t>(::syscall(SYS_gettid));
   g_mu.unlock();

@@ -30,16 +30,21 @@ void for_each_thread_record(Visit&& visit) {
       [](const ThreadRecord& r, pid_t, void* c) { (*static_cast<Visit*>(c))(r); }, &visit);
 }
 
-// Calls and errors for slot `index`: live threads plus those that exited.
-void thread_totals(std::uint32_t index, std::uint64_t* calls, std::uint64_t* errors) noexcept;
+// Calls inside `cell` right now, over every live thread (one scan).
+std::uint64_t count_inside(const VersionCell* cell) noexcept;
+// One scan for status: calls and errors for slot `index` (live threads plus
+// those that exited) and the calls inside each of `cells` (into `inside`).
+void census(std::uint32_t index, const VersionCell* const* cells, std::size_t n,
+            std::uint64_t* inside, std::uint64_t* calls, std::uint64_t* errors) noexcept;
 
 // The threads inside `cell` right now: "tid 1234 (worker-3)".
 std::vector<std::string> threads_inside(const VersionCell* cell);
 
-// Records in use (live registered threads) and records kept for reuse.
+// Records in use (live registered threads), and memory chunks mapped for
+// records (128 records each; one empty chunk is kept for the next threads).
 struct RegistryCounts {
   std::size_t live = 0;
-  std::size_t spare = 0;
+  std::size_t chunks = 0;
 };
 GRAFT_API RegistryCounts registry_counts() noexcept;
 

@@ -260,7 +260,9 @@ TEST(CallGateTest, NestedCallsPinEachLevelAndDrainTogether) {
   CallGate outer(detail::kMaxSlots - 1), inner(detail::kMaxSlots - 2);
   VersionCell a, b;
   a.gate = &outer;
+  a.slot_index = outer.index();
   b.gate = &inner;
+  b.slot_index = inner.index();
   outer.publish(&a);
   inner.publish(&b);
   const graft_status s = outer.call([&](const VersionCell&) {
@@ -287,6 +289,7 @@ TEST(CallGateTest, NestingDeeperThanTheLimitIsRefused) {
   CallGate gate(detail::kMaxSlots - 1);
   VersionCell a;
   a.gate = &gate;
+  a.slot_index = gate.index();
   gate.publish(&a);
   int deepest = 0;
   std::function<graft_status(int)> recurse = [&](int depth) -> graft_status {
@@ -305,7 +308,9 @@ TEST(CallGateTest, ClosedGateHoldsNewCallsButLetsNestedCallsReachTheClosingVersi
   CallGate gate(detail::kMaxSlots - 1);
   VersionCell a, b;
   a.gate = &gate;
+  a.slot_index = gate.index();
   b.gate = &gate;
+  b.slot_index = gate.index();
   gate.publish(&a);
   std::atomic<bool> inside{false}, closed{false};
   std::atomic<const VersionCell*> nested_saw{nullptr};

@@ -50,6 +50,7 @@ TEST(GateStressTest, NoCallEverRunsInAVersionTheReloaderHasDrained) {
   for (int i = 0; i < kCells; ++i) {
     cells[i].table = &payloads[i];
     cells[i].gate = &gate;
+    cells[i].slot_index = gate.index();
   }
   payloads[0].alive = 1;
   gate.publish(&cells[0]);

@@ -18,13 +18,19 @@
 //   [G3] re-load current == v           <->  [R1] current = next (seq_cst)
 //   [G4] hazard[d] = null (release),    <->  [R3] scan sees null (acquire), then unmap
 //        after the last use of v
-//   [G5] depth = d, after [G4]               (same thread, mirror of [G1])
+//   [G5] depth = d (release), after [G4] <->  [R4] scan reads depth (acquire), then
+//                                              only hazard[0, depth); also mirrors [G1]
 //
 // [G2]/[G3] against [R1]/[R2]: either the caller's re-load sees `next` (it
 // retries and never uses the old version), or the barrier orders its hazard
 // store before the reloader's scan (the scan sees it and waits). Readers pay
 // only a compiler fence; the barrier makes it a real one. Where membarrier is
 // unavailable the readers pay a real fence instead (chosen once, at start).
+//
+// [R4] lets a scan read one line of an idle thread's record: a caller that
+// pinned `v` at hazard[d] raised its depth above d ([G1]) before [G2], so
+// whatever makes [G2] visible to the scan makes [G1] visible too, and the
+// depth stays above d until [G5], which comes after the last use of `v`.
 //
 // What is ABI: this header is compiled into hosts. The layout of ThreadRecord
 // and VersionCell, kMaxNesting, kMaxSlots and the symbols t_record,
@@ -81,14 +87,18 @@ inline constexpr unsigned kMaxSlots = 128;
 struct VersionCell {
   const void* table = nullptr;
   void* instance = nullptr;
-  const void* gate = nullptr;  // the CallGate this version belongs to
+  const void* gate = nullptr;    // the CallGate this version belongs to
+  std::uint32_t slot_index = 0;  // that gate's index(): the error path reads it
   // Errors returned by this version's calls. Written on the error path only.
   std::atomic<std::uint64_t> errors{0};
 };
 
 struct alignas(64) ThreadRecord {
-  // Read and written by the owning thread only (and its signal handlers).
-  unsigned depth = 0;
+  constexpr ThreadRecord() = default;
+  constexpr explicit ThreadRecord(unsigned initial_depth) : depth(initial_depth) {}
+  // Written by the owning thread only (and its signal handlers); scans read
+  // it to look at the hazards in use alone.
+  std::atomic<unsigned> depth{0};
   // True when membarrier is unavailable: the caller pays a real fence.
   bool fence = false;
   std::atomic<const VersionCell*> hazard[kMaxNesting] = {};
@@ -123,18 +133,16 @@ class GRAFT_API CallGate {
   template <class Invoke>
   [[gnu::always_inline]] inline graft_status call(Invoke&& invoke) {
     ThreadRecord* r = t_record;
-    unsigned d = r->depth;
+    unsigned d = r->depth.load(std::memory_order_relaxed);
     if (__builtin_expect(d >= kMaxNesting, 0)) {
       graft_status s = GRAFT_OK;
       r = admit_slow(&s);
       if (r == nullptr) return s;
-      d = r->depth;
+      d = r->depth.load(std::memory_order_relaxed);
     }
-    // Read before the call: the slot may be destroyed while it runs.
-    const std::uint32_t index = index_;
     // [G1] Depth first: a signal handler calling in from here on takes
     // hazard[d + 1] and cannot clear ours. Partner: [G5].
-    r->depth = d + 1;
+    r->depth.store(d + 1, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);
     Unpin unpin{r, d};
     VersionCell* v = current_.load(kLoadOrder);
@@ -150,10 +158,12 @@ class GRAFT_API CallGate {
       if (__builtin_expect(again == v, 1)) break;
       v = again;
     }
+    // Counted on entry: nothing of the gate is read after the call, which
+    // may outlive the slot (and nothing needs keeping across it).
+    bump(r->calls[index_]);
     const graft_status s = invoke(*static_cast<const VersionCell*>(v));
-    bump(r->calls[index]);
     if (__builtin_expect(s != GRAFT_OK, 0)) {
-      bump(r->errors[index]);
+      bump(r->errors[v->slot_index]);                     // v, unlike the gate, is held until [G4]
       v->errors.fetch_add(1, std::memory_order_relaxed);  // before [G4]: v may go after it
     }
     return s;  // ~Unpin: [G4] then [G5]
@@ -176,6 +186,10 @@ class GRAFT_API CallGate {
   bool wait_drained(const VersionCell* cell, std::chrono::steady_clock::time_point deadline);
   // Calls inside `cell` right now (valid after a wait_drained barrier).
   static std::uint64_t in_flight(const VersionCell* cell) noexcept;
+  // One pass over the threads for status: the calls inside each of `cells`
+  // (into `inside`), and this gate's calls and errors summed over threads.
+  void census(const VersionCell* const* cells, std::size_t n, std::uint64_t* inside,
+              std::uint64_t* calls, std::uint64_t* errors) const noexcept;
   // True when the calling thread is inside a call into this gate.
   bool held_by_this_thread() const noexcept;
   // Calls and errors through this gate, summed over all threads.
@@ -198,7 +212,10 @@ class GRAFT_API CallGate {
     ~Unpin() {
       r->hazard[d].store(nullptr, std::memory_order_release);  // [G4] partner: [R3]
       std::atomic_signal_fence(std::memory_order_seq_cst);
-      r->depth = d;  // [G5] partner: [G1]
+      // [G5] partner: [G1] (this thread's handlers) and [R4] (a scan that
+      // skips hazard[d] once it reads this depth; release keeps the last
+      // use of v before it).
+      r->depth.store(d, std::memory_order_release);
     }
   };
   // Re-checks before falling back to the locked pin (rapid publishes).
