@@ -1,60 +1,52 @@
 #include "record_pool.hpp"
 
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <new>
 
 namespace graft::detail {
 
-// At the head of each chunk. Its blocks follow, each behind a header that
-// names the chunk and, while free, links the next free block.
+// At the head of each chunk; its blocks follow.
 struct RecordPool::Chunk {
   Chunk* prev = nullptr;  // in available_
   Chunk* next = nullptr;
   bool listed = false;
-  std::size_t used = 0;    // blocks handed out
-  std::size_t fresh = 0;   // blocks never handed out start here
-  Header* free = nullptr;  // blocks handed back
-};
-
-struct alignas(64) RecordPool::Header {
-  Chunk* chunk;
-  Header* next_free;
+  std::size_t used = 0;   // blocks handed out
+  std::size_t fresh = 0;  // blocks never handed out start here
+  void* free = nullptr;   // blocks handed back, linked through their first word
 };
 
 namespace {
+constexpr std::size_t kFirstBlock = 128;  // the chunk head, rounded to lines
+
 constexpr std::size_t round_up(std::size_t n, std::size_t to) {
   return (n + to - 1) / to * to;
 }
-constexpr std::size_t kFirstBlock = 128;  // the chunk head, rounded
 }  // namespace
 
-RecordPool::RecordPool(std::size_t block_size, std::size_t per_chunk) noexcept
-    : stride_(sizeof(Header) + round_up(block_size, 64)),
-      per_chunk_(per_chunk),
-      chunk_bytes_(round_up(kFirstBlock + stride_ * per_chunk,
-                            static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)))) {
+RecordPool::RecordPool(std::size_t block_size) noexcept
+    : stride_(round_up(block_size, 64)), per_chunk_((kChunkBytes - kFirstBlock) / stride_) {
   static_assert(sizeof(Chunk) <= kFirstBlock);
 }
 
-void* RecordPool::map_chunk() const noexcept {
-  // Populated now, by the thread that maps it, so the threads that take its
-  // blocks later take no page fault.
-  void* p = ::mmap(nullptr, chunk_bytes_, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-  return p == MAP_FAILED ? nullptr : p;
-}
-
-void RecordPool::adopt(void* chunk) noexcept {
+RecordPool::Chunk* RecordPool::map_chunk() noexcept {
+  // Twice the size, then the unaligned ends go back.
+  const std::size_t len = 2 * kChunkBytes;
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  const auto start = reinterpret_cast<std::uintptr_t>(p);
+  const std::uintptr_t aligned = round_up(start, kChunkBytes);
+  if (aligned > start) ::munmap(p, aligned - start);
+  const std::uintptr_t end = aligned + kChunkBytes;
+  if (start + len > end) ::munmap(reinterpret_cast<void*>(end), start + len - end);
   ++chunks_;
-  make_available(new (chunk) Chunk());
+  return new (reinterpret_cast<void*>(aligned)) Chunk();
 }
 
 void RecordPool::unmap_chunk(Chunk* c) noexcept {
   make_unavailable(c);
-  ::munmap(c, chunk_bytes_);
+  ::munmap(c, kChunkBytes);
   --chunks_;
 }
 
@@ -78,28 +70,28 @@ void RecordPool::make_unavailable(Chunk* c) noexcept {
 
 void* RecordPool::take() noexcept {
   Chunk* c = available_;
-  if (c == nullptr) return nullptr;
-  Header* h = nullptr;
-  if (c->free != nullptr) {
-    h = c->free;
-    c->free = h->next_free;
-  } else {
-    // A block never used (zero, from mmap).
-    h = reinterpret_cast<Header*>(reinterpret_cast<char*>(c) + kFirstBlock + stride_ * c->fresh);
-    ++c->fresh;
-    h->chunk = c;
+  if (c == nullptr) {
+    c = map_chunk();
+    if (c == nullptr) return nullptr;
+    make_available(c);
   }
-  h->next_free = nullptr;
+  void* block = nullptr;
+  if (c->free != nullptr) {
+    block = c->free;
+    c->free = *static_cast<void**>(block);
+    *static_cast<void**>(block) = nullptr;  // handed out as it came: zero
+  } else {
+    block = reinterpret_cast<char*>(c) + kFirstBlock + stride_ * c->fresh++;
+  }
   if (++c->used == per_chunk_) make_unavailable(c);
   if (c == empty_kept_) empty_kept_ = nullptr;
-  return h + 1;
+  return block;
 }
 
 void RecordPool::give_back(void* block) noexcept {
-  Header* h = static_cast<Header*>(block) - 1;
-  Chunk* c = h->chunk;
-  h->next_free = c->free;
-  c->free = h;
+  auto* c = reinterpret_cast<Chunk*>(reinterpret_cast<std::uintptr_t>(block) & ~(kChunkBytes - 1));
+  *static_cast<void**>(block) = c->free;
+  c->free = block;
   --c->used;
   make_available(c);
   if (c->used != 0) return;

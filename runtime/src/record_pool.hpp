@@ -11,33 +11,35 @@ namespace graft::detail {
 
 class RecordPool {
  public:
-  // Blocks of `block_size` bytes, 64-byte aligned, `per_chunk` to a chunk.
-  RecordPool(std::size_t block_size, std::size_t per_chunk) noexcept;
+  // Chunks are this size and aligned to it: a block finds its chunk by its
+  // address, so handing out a fresh block writes nothing into it.
+  static constexpr std::size_t kChunkBytes = std::size_t{512} * 1024;
+
+  // Blocks of `block_size` bytes, 64-byte aligned.
+  explicit RecordPool(std::size_t block_size) noexcept;
   RecordPool(const RecordPool&) = delete;
   RecordPool& operator=(const RecordPool&) = delete;
 
-  // A chunk's memory, mapped and populated: the slow part, thread-safe, for
-  // the caller to run outside its lock and hand to adopt(). Null when out of memory.
-  void* map_chunk() const noexcept;
-
-  // Not thread-safe: the caller serialises (the registry lock).
-  void adopt(void* chunk) noexcept;
-  // A block (zero when fresh); null when no chunk has room: map one, adopt it.
+  // Not thread-safe: the caller serialises (the registry lock). Neither
+  // touches the block's own pages (a fresh block is zero, from mmap; its
+  // first write, by the caller after unlocking, faults it in).
+  // A block; null when out of memory. Maps a chunk when none has room.
   void* take() noexcept;
   void give_back(void* block) noexcept;
+
+  std::size_t per_chunk() const noexcept { return per_chunk_; }
   // Chunks mapped now (one empty chunk is kept for the next threads).
   std::size_t chunks() const noexcept { return chunks_; }
 
  private:
   struct Chunk;
-  struct Header;
+  Chunk* map_chunk() noexcept;
   void unmap_chunk(Chunk* c) noexcept;
   void make_available(Chunk* c) noexcept;
   void make_unavailable(Chunk* c) noexcept;
 
-  std::size_t stride_;  // header + block, rounded to 64
+  std::size_t stride_;
   std::size_t per_chunk_;
-  std::size_t chunk_bytes_;
   Chunk* available_ = nullptr;  // chunks with room, doubly linked
   Chunk* empty_kept_ = nullptr;
   std::size_t chunks_ = 0;

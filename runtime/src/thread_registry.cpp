@@ -37,16 +37,13 @@ Entry* entry_of(ThreadRecord* r) {
   return reinterpret_cast<Entry*>(r);
 }
 
-// Records live in pages of their own (see record_pool.hpp), 128 to a chunk
-// (~300 KB): a storm of 10,000 threads maps 79 chunks, and memory returns to
-// one empty chunk once they exit.
-constexpr std::size_t kRecordsPerChunk = 128;
-
 constinit std::mutex g_mu;
 // Live records, dense: a scan walks an array (and prefetches ahead) instead
 // of chasing a list, so status with 10,000 threads costs a line or two each.
 std::vector<Entry*> g_live;
-RecordPool g_pool(sizeof(Entry), kRecordsPerChunk);
+// Records live in pages of their own (record_pool.hpp), ~200 to a 512 KiB
+// chunk: memory returns to one empty chunk once a storm of threads exits.
+RecordPool g_pool(sizeof(Entry));
 std::uint64_t g_retired_calls[kMaxSlots] = {};
 std::uint64_t g_retired_errors[kMaxSlots] = {};
 
@@ -150,26 +147,25 @@ ThreadRecord* register_thread() noexcept {
   const pthread_key_t key = exit_key();
   const auto tid = static_cast<pid_t>(::syscall(SYS_gettid));
   const bool fence = barrier_mode() == BarrierMode::fence;
-  // One short hold of the lock (a storm of first calls queues on it), and
-  // no malloc: the record comes from graft's own pages. Mapping more of them
-  // (one thread in 128) happens outside the lock.
-  Entry* e = nullptr;
-  while (e == nullptr) {
-    {
-      std::lock_guard lock(g_mu);
-      if (!room_for_one_locked()) return nullptr;
-      if (void* block = g_pool.take()) {
-        e = new (block) Entry();
-        e->tid = tid;
-        e->record.fence = fence;
-        link_locked(e);
-        break;
-      }
-    }
-    void* chunk = g_pool.map_chunk();
-    if (chunk == nullptr) return nullptr;
+  // No malloc (the record comes from graft's own pages) and two short holds
+  // of the lock, which a storm of first calls queues on: the record's pages
+  // are faulted in and zeroed between them, not while others wait.
+  void* block = nullptr;
+  {
     std::lock_guard lock(g_mu);
-    g_pool.adopt(chunk);
+    block = g_pool.take();
+  }
+  if (block == nullptr) return nullptr;
+  Entry* e = new (block) Entry();
+  e->tid = tid;
+  e->record.fence = fence;
+  {
+    std::lock_guard lock(g_mu);
+    if (!room_for_one_locked()) {
+      recycle_locked(e);
+      return nullptr;
+    }
+    link_locked(e);
   }
   if (pthread_setspecific(key, e) != 0) {
     std::lock_guard lock(g_mu);

@@ -41,7 +41,7 @@ void census(std::uint32_t index, const VersionCell* const* cells, std::size_t n,
 std::vector<std::string> threads_inside(const VersionCell* cell);
 
 // Records in use (live registered threads), and memory chunks mapped for
-// records (128 records each; one empty chunk is kept for the next threads).
+// records (512 KiB each; one empty chunk is kept for the next threads).
 struct RegistryCounts {
   std::size_t live = 0;
   std::size_t chunks = 0;

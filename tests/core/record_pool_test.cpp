@@ -13,39 +13,30 @@ namespace {
 
 using graft::detail::RecordPool;
 
-void* take_mapping_as_needed(RecordPool& pool) {
-  void* b = pool.take();
-  if (b == nullptr) {
-    void* chunk = pool.map_chunk();
-    if (chunk == nullptr) return nullptr;
-    pool.adopt(chunk);
-    b = pool.take();
-  }
-  return b;
-}
+constexpr std::size_t kBlock = 2400;
 
-TEST(RecordPoolTest, BlocksAreAlignedDistinctAndWritable) {
-  RecordPool pool(2400, 4);
-  EXPECT_EQ(pool.take(), nullptr) << "no chunk mapped yet";
+TEST(RecordPoolTest, BlocksAreAlignedDistinctZeroAndWritable) {
+  RecordPool pool(kBlock);
+  ASSERT_GT(pool.per_chunk(), 100u);
+  const std::size_t n = 2 * pool.per_chunk() + 3;
   std::vector<void*> blocks;
   std::set<std::uintptr_t> seen;
-  for (int i = 0; i < 10; ++i) {
-    void* b = take_mapping_as_needed(pool);
+  for (std::size_t i = 0; i < n; ++i) {
+    void* b = pool.take();
     ASSERT_NE(b, nullptr);
     EXPECT_EQ(reinterpret_cast<std::uintptr_t>(b) % 64, 0u);
-    // Fresh blocks are zero; each is writable over its whole size without
-    // touching its neighbours.
     const auto* bytes = static_cast<const unsigned char*>(b);
-    for (int k = 0; k < 2400; ++k)
+    for (std::size_t k = 0; k < kBlock; ++k)
       ASSERT_EQ(bytes[k], 0) << "block " << i << " byte " << k;
-    std::memset(b, 0xAB, 2400);
+    // Each is writable over its whole size without touching its neighbours.
+    std::memset(b, 0xAB, kBlock);
     EXPECT_TRUE(seen.insert(reinterpret_cast<std::uintptr_t>(b)).second);
     blocks.push_back(b);
   }
-  EXPECT_EQ(pool.chunks(), 3u);  // 4 + 4 + 2
+  EXPECT_EQ(pool.chunks(), 3u);
   for (void* b : blocks) {
     const auto* bytes = static_cast<const unsigned char*>(b);
-    for (int k = 0; k < 2400; ++k)
+    for (std::size_t k = 0; k < kBlock; ++k)
       ASSERT_EQ(bytes[k], 0xAB);
   }
   for (void* b : blocks)
@@ -53,26 +44,28 @@ TEST(RecordPoolTest, BlocksAreAlignedDistinctAndWritable) {
 }
 
 TEST(RecordPoolTest, EmptyChunksGoBackToTheKernelButOne) {
-  RecordPool pool(2400, 4);
+  RecordPool pool(kBlock);
+  const std::size_t n = 4 * pool.per_chunk();
   std::vector<void*> blocks;
-  for (int i = 0; i < 40; ++i)
-    blocks.push_back(take_mapping_as_needed(pool));
-  EXPECT_EQ(pool.chunks(), 10u);
-  // Hand back every other block first: no chunk is empty yet.
-  for (std::size_t i = 0; i < blocks.size(); i += 2)
+  for (std::size_t i = 0; i < n; ++i)
+    blocks.push_back(pool.take());
+  EXPECT_EQ(pool.chunks(), 4u);
+  // Every other block back first: no chunk is empty yet.
+  for (std::size_t i = 0; i < n; i += 2)
     pool.give_back(blocks[i]);
-  EXPECT_EQ(pool.chunks(), 10u);
-  for (std::size_t i = 1; i < blocks.size(); i += 2)
+  EXPECT_EQ(pool.chunks(), 4u);
+  for (std::size_t i = 1; i < n; i += 2)
     pool.give_back(blocks[i]);
   EXPECT_EQ(pool.chunks(), 1u) << "one empty chunk is kept for the next threads";
-  // Reuse: the kept chunk serves the next four without mapping another.
+  // The kept chunk serves the next ones without mapping another, and a
+  // block handed back is zero at its head again when handed out.
   std::vector<void*> again;
-  for (int i = 0; i < 4; ++i) {
+  for (std::size_t i = 0; i < pool.per_chunk(); ++i) {
     void* b = pool.take();
     ASSERT_NE(b, nullptr);
+    EXPECT_EQ(*static_cast<void**>(b), nullptr);
     again.push_back(b);
   }
-  EXPECT_EQ(pool.take(), nullptr);
   EXPECT_EQ(pool.chunks(), 1u);
   for (void* b : again)
     pool.give_back(b);
