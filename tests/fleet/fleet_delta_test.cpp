@@ -1,0 +1,114 @@
+// Deltas through the fleet: a machine whose hosts all hold the delta's base
+// fetches only the delta; a machine that does not fetches the full object;
+// both converge on the same signed object.
+#include "fleet_world.hpp"
+
+#include <graft/manifest.hpp>
+
+namespace graft::testing {
+namespace {
+
+using nlohmann::json;
+constexpr auto kDeadline = std::chrono::seconds(90);
+
+TEST(FleetDelta, MachinesHoldingTheBaseFetchOnlyTheDeltaTheOthersTheFullObject) {
+  // Machines 0 and 1 run the greeter 1.0.0 the delta was made against;
+  // machine 2 runs another build of 1.0.0 (the same code with different
+  // bytes), so its hosts' stores do not hold the delta's base.
+  TempDir scratch;
+  const fs::path base = component_file("greeter-1.0.0.so");
+  const fs::path other_build = scratch / "greeter-1.0.0-other-build.so";
+  fs::copy_file(base, other_build);
+  std::ofstream(other_build, std::ios::app | std::ios::binary) << std::string(64, '\0');
+
+  FleetOptions o;
+  o.machines = 3;
+  o.hosts_per_machine = 2;
+  o.start_objects = {base, base, other_build};
+  FleetWorld w(o);
+
+  // A delta-only bundle cannot be published: machines without the base
+  // would have nothing to fetch.
+  const fs::path delta_only = w.work() / "delta-only";
+  RunResult r = run_program({GRAFTCTL_PATH, "bundle", "--key", w.secret_key().string(), "--so",
+                             component_file("greeter-1.1.0.so").string(), "--version", "1.1.0",
+                             "--applies-to", "1.0.0", "--delta-from", base.string(), "--delta-only",
+                             "--out", delta_only.string()});
+  ASSERT_EQ(r.code, 0) << describe_run(r);
+  r = w.publish(delta_only, false);
+  EXPECT_EQ(r.code, 1) << describe_run(r);
+  EXPECT_NE(r.err.find("carries no full object"), std::string::npos) << r.err;
+
+  const fs::path b = w.delta_bundle(component_file("greeter-1.1.0.so"), "1.1.0", "1.0.0", base);
+  Manifest m;
+  ASSERT_TRUE(Manifest::parse(read_file(b / "manifest.json"), &m));
+  ASSERT_TRUE(m.delta.has_value());
+  r = w.publish(b, true);
+  ASSERT_EQ(r.code, 0) << describe_run(r);
+  EXPECT_NE(r.out.find("delta " + m.delta->sha256), std::string::npos) << r.out;
+  // Both objects are on the object server, by their hashes.
+  EXPECT_TRUE(fs::exists(w.nginx().root() / m.sha256));
+  EXPECT_TRUE(fs::exists(w.nginx().root() / m.delta->sha256));
+
+  ASSERT_TRUE(wait_until([&] { return w.hosts_serving("1.1.0") == w.host_count(); }, kDeadline))
+      << w.logs();
+
+  // nginx sent the delta twice (machines 0 and 1) and the full object once
+  // (machine 2), each in whole.
+  std::uint64_t delta_sent = 0, full_sent = 0;
+  EXPECT_EQ(w.nginx().requests_for(m.delta->sha256, &delta_sent), 2u);
+  EXPECT_EQ(w.nginx().requests_for(m.sha256, &full_sent), 1u);
+  EXPECT_EQ(delta_sent, 2 * m.delta->size);
+  EXPECT_EQ(full_sent, m.size);
+  EXPECT_LT(m.delta->size, m.size / 4) << "the delta should be much smaller than the object";
+
+  // Each agent's /metrics says which route it took.
+  for (int i = 0; i < 3; ++i) {
+    const std::string text = FleetWorld::metrics(*w.machines()[static_cast<std::size_t>(i)]);
+    const bool holds_base = i < 2;
+    EXPECT_EQ(FleetWorld::metric(text, "graft_agent_fetch_delta_bytes_total"),
+              holds_base ? static_cast<long long>(m.delta->size) : 0)
+        << text;
+    EXPECT_EQ(FleetWorld::metric(text, "graft_agent_fetch_full_bytes_total"),
+              holds_base ? 0 : static_cast<long long>(m.size))
+        << text;
+    EXPECT_EQ(FleetWorld::metric(text, "graft_agent_delta_fallbacks_total"), 0) << text;
+    EXPECT_EQ(FleetWorld::metric(text, "graft_agent_refusals_total"), 0) << text;
+    // The hosts of machines 0 and 1 took the delta bundle in; machine 2's
+    // the full one.
+    for (const auto& h : w.machines()[static_cast<std::size_t>(i)]->hosts) {
+      bool delta_installed = false, full_installed = false;
+      for (const auto& e : fs::directory_iterator(h->inbox / "installed")) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind("greeter-1.1.0", 0) != 0) continue;
+        (name.size() > 6 && name.compare(name.size() - 6, 6, "-delta") == 0 ? delta_installed
+                                                                            : full_installed) =
+            true;
+      }
+      EXPECT_EQ(delta_installed, holds_base) << h->name;
+      EXPECT_EQ(full_installed, !holds_base) << h->name;
+    }
+  }
+
+  // The fleet view adds them up.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const json s = w.status("greeter");
+        return s.is_object() && s["rings"][0]["fetched_delta_bytes"] == 2 * m.delta->size &&
+               s["rings"][0]["fetched_full_bytes"] == m.size;
+      },
+      kDeadline))
+      << w.status("greeter").dump(2);
+  const RunResult text = w.graftctl({"fleet", "status", "greeter"});
+  EXPECT_NE(text.out.find(std::to_string(2 * m.delta->size) + " bytes as deltas"),
+            std::string::npos)
+      << text.out;
+
+  for (const auto& report : w.stop_hosts()) {
+    EXPECT_EQ(report["failures"], 0) << report.dump();
+    EXPECT_EQ(report["version"], "1.1.0");
+  }
+}
+
+}  // namespace
+}  // namespace graft::testing
