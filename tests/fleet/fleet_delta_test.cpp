@@ -1,6 +1,7 @@
 // Deltas through the fleet: a machine whose hosts all hold the delta's base
 // fetches only the delta; a machine that does not fetches the full object;
-// both converge on the same signed object.
+// both converge on the same signed object. The release is published to the
+// object server with HTTP PUT.
 #include "fleet_world.hpp"
 
 #include <graft/manifest.hpp>
@@ -43,8 +44,19 @@ TEST(FleetDelta, MachinesHoldingTheBaseFetchOnlyTheDeltaTheOthersTheFullObject) 
   Manifest m;
   ASSERT_TRUE(Manifest::parse(read_file(b / "manifest.json"), &m));
   ASSERT_TRUE(m.delta.has_value());
-  r = w.publish(b, true);
+  // Published over HTTP: PUT to an nginx that takes it (dav_methods), on
+  // the folder the agents' nginx serves. The agents' nginx itself takes no
+  // PUT: that is refused with the cause.
+  r = w.graftctl({"fleet", "publish", b.string(), "--objects", w.nginx().url() + "/"});
+  EXPECT_EQ(r.code, 5) << describe_run(r);  // kExitError
+  EXPECT_NE(r.err.find("HTTP 405 (the server does not take PUT here"), std::string::npos) << r.err;
+  TempDir put_dir;
+  NginxServer put_server(put_dir.path(), w.nginx().root(),
+                         "dav_methods PUT; dav_access user:rw group:r all:r;");
+  r = w.graftctl({"fleet", "publish", b.string(), "--objects", put_server.url() + "/", "--deploy"});
   ASSERT_EQ(r.code, 0) << describe_run(r);
+  EXPECT_EQ(read_file(w.nginx().root() / m.sha256), read_file(b / m.file));
+  EXPECT_EQ(read_file(w.nginx().root() / m.delta->sha256), read_file(b / m.delta->file));
   EXPECT_NE(r.out.find("delta " + m.delta->sha256), std::string::npos) << r.out;
   // Both objects are on the object server, by their hashes.
   EXPECT_TRUE(fs::exists(w.nginx().root() / m.sha256));

@@ -10,6 +10,7 @@
 #include "fleet_keys.hpp"
 #include "fleet_view.hpp"
 #include "object_fetch.hpp"
+#include "object_upload.hpp"
 #include "release_record.hpp"
 
 #include <graft/manifest.hpp>
@@ -138,7 +139,7 @@ int exit_for(const graft::fleet::EtcdStatus& st) {
 
 void add_publish(CLI::App& fleet, Context& ctx) {
   struct Args : FleetArgs {
-    std::string bundle, objects;
+    std::string bundle, objects, objects_ca;
     bool deploy = false;
   };
   auto a = std::make_shared<Args>();
@@ -147,8 +148,11 @@ void add_publish(CLI::App& fleet, Context& ctx) {
   cmd->add_option("BUNDLE", a->bundle, "bundle folder (from graftctl bundle)")->required();
   add_common(cmd, *a);
   cmd->add_option("--objects", a->objects,
-                  "the object store's folder (served over HTTP to the agents)")
+                  "the object store: a folder (served over HTTP to the agents), or an "
+                  "http(s):// URL that takes PUT (e.g. nginx with dav_methods PUT)")
       ->required();
+  cmd->add_option("--objects-ca", a->objects_ca,
+                  "https object store: the CA file of its certificate");
   cmd->add_flag("--deploy", a->deploy,
                 "also make it the fleet's target at once, every machine in one ring "
                 "(otherwise start a staged rollout with 'fleet rollout start')");
@@ -200,25 +204,38 @@ void add_publish(CLI::App& fleet, Context& ctx) {
       }
       uploads.emplace_back(dir / m.delta->file, delta_sha);
     }
-    // Each object by its hash: written under a temporary name, then renamed.
-    const fs::path store(a->objects);
-    std::error_code ec;
-    fs::create_directories(store, ec);
-    for (const auto& [file, hash] : uploads) {
-      if (ec) break;
-      const fs::path tmp = store / ("." + hash + ".tmp");
-      fs::copy_file(file, tmp, fs::copy_options::overwrite_existing, ec);
-      if (!ec)
-        fs::permissions(tmp,
-                        fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                            fs::perms::others_read,
-                        ec);
-      if (!ec) fs::rename(tmp, store / hash, ec);
-    }
-    if (ec) {
-      ctx.exit_code =
-          fail("publish", kExitError, "object store " + store.string() + ": " + ec.message());
-      return;
+    if (graft::fleet::is_object_store_url(a->objects)) {
+      // Each object by its hash, with HTTP PUT.
+      graft::fleet::ObjectUploadOptions uo;
+      uo.base_url = a->objects;
+      uo.ca_file = a->objects_ca;
+      for (const auto& [file, hash] : uploads) {
+        if (auto st = graft::fleet::upload_object(uo, file, hash); !st) {
+          ctx.exit_code = fail("publish", kExitError, "object store: " + st.message());
+          return;
+        }
+      }
+    } else {
+      // Each object by its hash: written under a temporary name, then renamed.
+      const fs::path store(a->objects);
+      std::error_code ec;
+      fs::create_directories(store, ec);
+      for (const auto& [file, hash] : uploads) {
+        if (ec) break;
+        const fs::path tmp = store / ("." + hash + ".tmp");
+        fs::copy_file(file, tmp, fs::copy_options::overwrite_existing, ec);
+        if (!ec)
+          fs::permissions(tmp,
+                          fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                              fs::perms::others_read,
+                          ec);
+        if (!ec) fs::rename(tmp, store / hash, ec);
+      }
+      if (ec) {
+        ctx.exit_code =
+            fail("publish", kExitError, "object store " + store.string() + ": " + ec.message());
+        return;
+      }
     }
     const FleetKeys keys(a->fleet);
     auto etcd = connect(*a);
