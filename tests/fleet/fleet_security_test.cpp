@@ -158,7 +158,28 @@ TEST(FleetSecurity, AgentsWorkOverEtcdTlsAndAuthenticationAndEveryWrongSettingIs
               std::string::npos)
         << r.err;
   }
-  // And the agent refuses a configuration whose CA file is missing.
+  // And the agent refuses a configuration whose CA file or password file is
+  // missing, or whose host_state belongs to no inbox.
+  for (const auto& [line, error] : std::vector<std::pair<std::string, std::string>>{
+           {"etcd_password_file = /nonexistent/password",
+            "etcd_password_file '/nonexistent/password' cannot be read"},
+           {"host_state = /var/lib/x", "the inbox " + w.machines()[0]->hosts[0]->inbox.string() +
+                                           " already has a host_state"}}) {
+    const fs::path conf = w.work() / "bad-agent-line.conf";
+    std::ofstream(conf) << read_file(w.machines()[0]->config) << line << "\n";
+    r = run_program({GRAFT_AGENT_PATH, "--config", conf.string()});
+    EXPECT_EQ(r.code, 2) << describe_run(r);
+    EXPECT_NE(r.err.find(error), std::string::npos) << r.err;
+  }
+  {
+    const fs::path conf = w.work() / "orphan-state.conf";
+    std::ofstream(conf) << "host_state = /var/lib/x\n" << read_file(w.machines()[0]->config);
+    r = run_program({GRAFT_AGENT_PATH, "--config", conf.string()});
+    EXPECT_EQ(r.code, 2) << describe_run(r);
+    EXPECT_NE(r.err.find("line 1: host_state must follow the 'inbox' of its host"),
+              std::string::npos)
+        << r.err;
+  }
   {
     const fs::path conf = w.work() / "bad-agent.conf";
     std::ofstream(conf) << read_file(w.machines()[0]->config)
