@@ -117,6 +117,8 @@ TEST(FleetRollout, AnErrorRateOverTheLimitHaltsAtTheCanaryRingWithoutARollback) 
   r = w.graftctl({"fleet", "rollout", "start", "greeter", "1.3.0", "--rings",
                   "canary:1%,broad:100%", "--bake", "0", "--max-error-rate", "5%"});
   ASSERT_EQ(r.code, 0) << describe_run(r);
+  EXPECT_NE(r.out.find("halts past 0 rollback(s) or an error rate over 5%"), std::string::npos)
+      << r.out;
   ASSERT_TRUE(wait_until([&] { return state_of(w) == "halted"; }, kDeadline))
       << w.status("greeter").dump(2) << w.logs();
   const json s = w.status("greeter");

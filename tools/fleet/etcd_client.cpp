@@ -378,8 +378,9 @@ EtcdStatus EtcdClient::call_once(const std::string& path, const std::string& bod
     if (http != 200) {
       std::string why = url + ": HTTP " + std::to_string(http) + ": " + received.substr(0, 300);
       if (received.find("CommonName of client") != std::string::npos) {
-        why += "; etcd's JSON gateway takes only client certificates without a CommonName "
-               "while its authentication is on: issue one whose subject has no CN";
+        why +=
+            "; etcd's JSON gateway takes only client certificates without a CommonName "
+            "while its authentication is on: issue one whose subject has no CN";
       }
       return failure(EtcdStatus::Kind::refused, why);
     }

@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -383,9 +384,15 @@ void add_rollout(CLI::App& fleet, Context& ctx) {
       ctx.exit_code = fail("rollout start", exit_for(st), st.message);
       return;
     }
+    std::string limits = ", halts past " + std::to_string(d.max_rollbacks) + " rollback(s)";
+    if (d.max_error_rate >= 0) {
+      char rate[32];
+      std::snprintf(rate, sizeof rate, "%g%%", 100.0 * d.max_error_rate);
+      limits += std::string(" or an error rate over ") + rate;
+    }
     std::cout << "rollout of " << d.component << " " << d.version.to_string()
               << " started: " << graft::fleet::rings_to_string(d.rings) << ", bake "
-              << d.bake_seconds << " s\n";
+              << d.bake_seconds << " s" << limits << "\n";
   });
 
   struct ChangeArgs : FleetArgs {
