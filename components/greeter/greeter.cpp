@@ -1,10 +1,13 @@
 // A stateless component built in several versions from one source:
 // GREETER_GENERATION picks the greeting and the tag offset, GREETER_FAULTY
-// makes every call fail (a bad patch, for probation).
+// makes every call fail (a bad patch, for probation), GREETER_FLAKY makes
+// every fifth greet fail (a patch that errs too often, yet too rarely for a
+// lenient probation).
 #include "greeter.h"
 
 #include <graft/component.hpp>
 
+#include <atomic>
 #include <cstdio>
 
 #ifndef GREETER_GENERATION
@@ -24,6 +27,9 @@ class Greeter {
     (void)name, (void)out, (void)out_size;
     return GRAFT_E_FAILED;
 #else
+#ifdef GREETER_FLAKY
+    if (++greets_ % 5 == 0) return GRAFT_E_FAILED;
+#endif
     if (name == nullptr || out == nullptr) return GRAFT_E_INVALID_ARGUMENT;
     const char* fmt = GREETER_GENERATION == 1 ? "Hello, %s." : "Hello, %s! (generation %d)";
     const int n = std::snprintf(out, out_size, fmt, name, GREETER_GENERATION);
@@ -53,6 +59,9 @@ class Greeter {
 
  private:
   graft::Host& host_;
+#ifdef GREETER_FLAKY
+  std::atomic<unsigned long> greets_{0};
+#endif
 };
 
 const greeter_v1 kTable = {

@@ -4,7 +4,8 @@
 //
 //   graft_control_test_host --name N --state-dir D --run-dir R --component F
 //       [--inbox I] [--trusted-key K]... [--auto-install] [--threads T]
-//       [--probation-ms P] [--deadline-ms D] [--counter F] --report FILE
+//       [--probation-ms P] [--probation-errors E] [--deadline-ms D] [--counter F]
+//       --report FILE
 //
 // --counter F also declares a counter slot (a stateful component), loads F
 // and adds 1 to it from one thread: a total that ever goes down means a
@@ -40,6 +41,7 @@ struct Args {
   bool auto_install = false;
   int threads = 2;
   long probation_ms = 0;
+  long probation_errors = -1;  // -1: the runtime's default limit
   long deadline_ms = 5000;
 };
 
@@ -67,6 +69,8 @@ bool parse(int argc, char** argv, Args* a) {
       a->threads = std::stoi(value());
     else if (flag == "--probation-ms")
       a->probation_ms = std::stol(value());
+    else if (flag == "--probation-errors")
+      a->probation_errors = std::stol(value());
     else if (flag == "--deadline-ms")
       a->deadline_ms = std::stol(value());
     else if (flag == "--counter")
@@ -99,6 +103,9 @@ int main(int argc, char** argv) {
   ro.state_dir = args.state_dir;
   ro.logger = logger;
   ro.probation = std::chrono::milliseconds(args.probation_ms);
+  if (args.probation_errors >= 0) {
+    ro.probation_error_limit = static_cast<std::uint64_t>(args.probation_errors);
+  }
   auto runtime = graft::Runtime::open(ro);
   auto& greeter = runtime->slot<greeter_v1>("greeter");
   graft::Slot<counter_v1>* counter = nullptr;

@@ -3,6 +3,9 @@
 // deadline.
 #include "etcd_client.hpp"
 #include "fleet_world.hpp"
+#include "object_fetch.hpp"
+
+#include <graft/manifest.hpp>
 
 namespace graft::testing {
 namespace {
@@ -161,6 +164,86 @@ TEST(FleetFaults, WithEtcdDownHostsKeepServingAndTheRolloutResumesAfter) {
   ASSERT_TRUE(wait_until([&] { return w.hosts_serving("1.1.0") == w.host_count(); }, kDeadline));
   for (const auto& report : w.stop_hosts())
     EXPECT_EQ(report["failures"], 0) << report.dump();
+}
+
+TEST(FleetFaults, AnAgentKilledMidDownloadResumesWithARangeAndAServerIgnoringRangesIsHandled) {
+  // The object server sends a sixth of the object a second (the object is
+  // larger in a sanitizer build), so both agents are still downloading
+  // when they are killed.
+  const auto object_size = fs::file_size(component_file("greeter-1.1.0.so"));
+  FleetOptions o;
+  o.machines = 2;
+  o.hosts_per_machine = 1;
+  o.nginx_extra =
+      "limit_rate " + std::to_string(std::max<std::uintmax_t>(1024, object_size / 6)) + ";";
+  FleetWorld w(o);
+  // A second server of the same objects that ignores ranges (always 200).
+  TempDir other;
+  NginxServer no_ranges(other.path(), w.nginx().root(), "max_ranges 0;");
+
+  const auto b = w.bundle(component_file("greeter-1.1.0.so"), "1.1.0", "1.0.0");
+  Manifest m;
+  ASSERT_TRUE(Manifest::parse(read_file(b / "manifest.json"), &m));
+  ASSERT_GT(m.size, 4096u);
+  RunResult r = w.publish(b, true);
+  ASSERT_EQ(r.code, 0) << describe_run(r);
+  auto part = [&](std::size_t i) {
+    return w.machines()[i]->cache / "objects" / (m.sha256 + ".part");
+  };
+  auto size_of = [](const fs::path& file) -> std::uint64_t {
+    std::error_code ec;
+    const auto n = fs::file_size(file, ec);
+    return ec ? 0 : n;
+  };
+  ASSERT_TRUE(wait_until([&] { return size_of(part(0)) > 0 && size_of(part(1)) > 0; }, kDeadline))
+      << w.logs();
+  std::vector<std::uint64_t> had;
+  for (std::size_t i = 0; i < 2; ++i) {
+    w.machines()[i]->agent.stop(SIGKILL);
+    had.push_back(fs::file_size(part(i)));
+    EXPECT_LT(had.back(), m.size) << "machine " << i << " was not mid-download";
+  }
+  // Machine 1 comes back pointed at the server that ignores ranges.
+  {
+    auto& m1 = *w.machines()[1];
+    std::string conf = read_file(m1.config);
+    const std::string from = "objects = " + w.nginx().url();
+    ASSERT_NE(conf.find(from), std::string::npos);
+    conf.replace(conf.find(from), from.size(), "objects = " + no_ranges.url());
+    std::ofstream(m1.config) << conf;
+  }
+  for (std::size_t i = 0; i < 2; ++i)
+    w.start_agent(*w.machines()[i]);
+  ASSERT_TRUE(wait_until([&] { return w.hosts_serving("1.1.0") == w.host_count(); }, kDeadline))
+      << w.logs();
+
+  // Machine 0 asked for the rest only: nginx answered 206 with exactly the
+  // bytes it lacked.
+  const auto ranged = w.nginx().responses_for(m.sha256);
+  int partial_answers = 0;
+  for (const auto& [status, bytes] : ranged) {
+    if (status != 206) continue;
+    ++partial_answers;
+    EXPECT_EQ(bytes, m.size - had[0]);
+  }
+  EXPECT_EQ(partial_answers, 1) << "answers: " << ranged.size();
+  // Machine 1's server answered its range request with the whole object
+  // (200): the agent started over and kept only what matched the signed
+  // hash.
+  // Two answers: the range request's (200, which the agent stopped
+  // reading), then the whole object asked for afresh.
+  const auto whole = no_ranges.responses_for(m.sha256);
+  ASSERT_EQ(whole.size(), 2u);
+  for (const auto& [status, bytes] : whole)
+    EXPECT_EQ(status, 200);
+  EXPECT_EQ(whole.back().second, m.size);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const fs::path object = w.machines()[i]->cache / "objects" / m.sha256;
+    std::uint64_t size = 0;
+    EXPECT_EQ(fleet::sha256_of_file(object, &size), m.sha256);
+    EXPECT_EQ(size, m.size);
+    EXPECT_FALSE(fs::exists(part(i)));
+  }
 }
 
 }  // namespace

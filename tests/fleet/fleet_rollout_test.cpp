@@ -97,6 +97,59 @@ TEST(FleetRollout, ABadResponseHaltsAtTheCanaryRing) {
   EXPECT_EQ(w.hosts_serving("1.0.0"), w.host_count());
 }
 
+TEST(FleetRollout, AnErrorRateOverTheLimitHaltsAtTheCanaryRingWithoutARollback) {
+  // 1.3.0 fails every fifth greet. Probation here tolerates any number of
+  // errors and lasts longer than the test, so neither a rollback nor a
+  // promotion can happen: only the error-rate rule can stop the rollout.
+  FleetOptions o;
+  o.machines = 3;
+  o.hosts_per_machine = 2;
+  o.labels = {"canary"};
+  o.probation_ms = 600000;
+  o.probation_errors = 1000000000;
+  FleetWorld w(o);
+  const auto flaky = w.bundle(fixture_file("flaky", "greeter-1.3.0.so"), "1.3.0", "1.0.0");
+  ASSERT_EQ(w.publish(flaky, false).code, 0);
+  auto r = w.graftctl({"fleet", "rollout", "start", "greeter", "1.3.0", "--rings",
+                       "canary:1%,broad:100%", "--bake", "0", "--max-error-rate", "150%"});
+  EXPECT_EQ(r.code, 2) << describe_run(r);
+  EXPECT_NE(r.err.find("--max-error-rate: error rate '150%'"), std::string::npos) << r.err;
+  r = w.graftctl({"fleet", "rollout", "start", "greeter", "1.3.0", "--rings",
+                  "canary:1%,broad:100%", "--bake", "0", "--max-error-rate", "5%"});
+  ASSERT_EQ(r.code, 0) << describe_run(r);
+  EXPECT_NE(r.out.find("halts past 0 rollback(s) or an error rate over 5%"), std::string::npos)
+      << r.out;
+  ASSERT_TRUE(wait_until([&] { return state_of(w) == "halted"; }, kDeadline))
+      << w.status("greeter").dump(2) << w.logs();
+  const json s = w.status("greeter");
+  EXPECT_EQ(s["active_rings"], 1) << s.dump(2);
+  EXPECT_NE(s["note"].get<std::string>().find("error rate over the limit of 5%"), std::string::npos)
+      << s.dump(2);
+  ASSERT_FALSE(s["halted_by"].empty()) << s.dump(2);
+  for (const auto& h : s["halted_by"]) {
+    EXPECT_EQ(h.get<std::string>().rfind("machine-0/machine-0-host-", 0), 0u) << s.dump(2);
+    EXPECT_NE(h.get<std::string>().find(" errs on "), std::string::npos) << s.dump(2);
+  }
+  EXPECT_EQ(s["rings"][0]["rolled_back"], 0) << s.dump(2);
+  const RunResult text = w.graftctl({"fleet", "status", "greeter"});
+  EXPECT_NE(text.out.find("halted by machine-0/machine-0-host-"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("error rate over the limit: machine-0/"), std::string::npos) << text.out;
+  // The canary still serves 1.3.0 (no rollback); nobody else received it.
+  auto& canary = *w.machines()[0];
+  for (const auto& h : canary.hosts)
+    EXPECT_EQ(FleetWorld::board_version(canary, *h), "1.3.0?") << h->name;
+  for (std::size_t m = 1; m < w.machines().size(); ++m) {
+    for (const auto& h : w.machines()[m]->hosts) {
+      EXPECT_EQ(FleetWorld::board_version(*w.machines()[m], *h), "1.0.0");
+      for (const auto& e : fs::recursive_directory_iterator(h->inbox)) {
+        EXPECT_EQ(e.path().filename().string().find("greeter-1.3.0"), std::string::npos)
+            << e.path();
+      }
+    }
+  }
+  EXPECT_EQ(state_of(w), "halted");
+}
+
 TEST(FleetRollout, ACorruptedTruncatedOrWrongSizeObjectIsRefusedAndNothingInstalled) {
   FleetOptions o;
   o.machines = 2;

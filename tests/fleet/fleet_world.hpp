@@ -30,9 +30,17 @@ struct FleetOptions {
   int machines = 3;
   int hosts_per_machine = 2;
   long probation_ms = 1500;
+  long probation_errors = -1;  // errors probation tolerates (-1: the runtime's default)
   bool auto_install = true;
   std::vector<std::string> labels;  // ring label per machine ("" for none)
   int lease_ttl = 3;
+  // The object each machine's hosts start from (default greeter-1.0.0.so).
+  std::vector<fs::path> start_objects;
+  // etcd over TLS with client certificates (made at test time), and with
+  // etcd's authentication on (user root, a password in a file).
+  bool etcd_tls = false;
+  bool etcd_auth = false;
+  std::string nginx_extra;  // directives for the object server (e.g. "limit_rate 2k;")
 };
 
 class FleetWorld {
@@ -44,15 +52,19 @@ class FleetWorld {
   };
   struct Machine {
     std::string id;
-    fs::path dir, run_dir, cache, config, agent_log;
+    fs::path dir, run_dir, cache, config, agent_log, start_object;
     std::vector<std::unique_ptr<Host>> hosts;
     ChildProcess agent;
   };
 
   explicit FleetWorld(FleetOptions o)
       : options_(std::move(o)),
-        etcd_(work_.path(), options_.etcd_members),
-        nginx_(work_.path(), work_ / "objects") {
+        certs_(options_.etcd_tls ? std::make_optional<TestCertificates>(work_ / "certs")
+                                 : std::nullopt),
+        etcd_(work_.path(), options_.etcd_members,
+              certs_ ? std::make_optional(certs_->etcd_tls()) : std::nullopt),
+        nginx_(work_.path(), work_ / "objects", options_.nginx_extra) {
+    if (options_.etcd_auth) enable_etcd_auth();
     const RunResult k = run_program({GRAFTCTL_PATH, "keygen", "--out", (work_ / "keys").string()});
     EXPECT_EQ(k.code, 0) << describe_run(k);
     for (const auto& e : fs::directory_iterator(work_ / "keys")) {
@@ -66,6 +78,9 @@ class FleetWorld {
       machine->cache = machine->dir / "cache";
       fs::create_directories(machine->run_dir);
       fs::permissions(machine->run_dir, fs::perms::owner_all);
+      machine->start_object = static_cast<std::size_t>(m) < options_.start_objects.size()
+                                  ? options_.start_objects[static_cast<std::size_t>(m)]
+                                  : component_file("greeter-1.0.0.so");
       for (int h = 0; h < options_.hosts_per_machine; ++h) {
         auto host = std::make_unique<Host>();
         host->name = machine->id + "-host-" + std::to_string(h);
@@ -100,7 +115,7 @@ class FleetWorld {
                                      "--run-dir",
                                      m.run_dir.string(),
                                      "--component",
-                                     component_file("greeter-1.0.0.so").string(),
+                                     m.start_object.string(),
                                      "--report",
                                      h.report.string(),
                                      "--inbox",
@@ -112,8 +127,52 @@ class FleetWorld {
                                      "--probation-ms",
                                      std::to_string(options_.probation_ms)};
     if (options_.auto_install) args.push_back("--auto-install");
+    if (options_.probation_errors >= 0) {
+      args.insert(args.end(), {"--probation-errors", std::to_string(options_.probation_errors)});
+    }
     const std::string line = h.process.start(args, h.log.string());
     ASSERT_EQ(line.rfind("ready ", 0), 0u) << "host " << h.name << " did not start";
+  }
+
+  // etcdctl against the cluster, with the TLS files and (once auth is on) the root user.
+  RunResult etcdctl(std::vector<std::string> args, bool as_root) {
+    std::vector<std::string> full = {"/usr/bin/etcdctl", "--endpoints", etcd_.endpoints_csv()};
+    if (certs_) {
+      const EtcdTls t = certs_->etcd_tls();
+      full.insert(full.end(), {"--cacert", t.ca.string(), "--cert", t.client_cert.string(), "--key",
+                               t.client_key.string()});
+    }
+    if (as_root) full.insert(full.end(), {"--user", "root:" + std::string(kRootPassword)});
+    full.insert(full.end(), args.begin(), args.end());
+    return run_program(full);
+  }
+  void enable_etcd_auth() {
+    std::ofstream(password_file()) << kRootPassword << "\n";
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"user", "add", "root:" + std::string(kRootPassword)},
+             {"user", "grant-role", "root", "root"},
+             {"auth", "enable"}}) {
+      const RunResult r = etcdctl(args, false);
+      ASSERT_EQ(r.code, 0) << describe_run(r);
+    }
+  }
+  static constexpr const char* kRootPassword = "graft-test-password";
+  fs::path password_file() const { return work_ / "etcd-password"; }
+  const std::optional<TestCertificates>& certificates() const { return certs_; }
+
+  // The etcd client options an operator on this fleet would use.
+  std::vector<std::string> etcd_flags() const {
+    std::vector<std::string> out = {"--etcd", etcd_.endpoints_csv()};
+    if (certs_) {
+      const EtcdTls t = certs_->etcd_tls();
+      out.insert(out.end(), {"--etcd-ca", t.ca.string(), "--etcd-cert", t.client_cert.string(),
+                             "--etcd-key", t.client_key.string()});
+    }
+    if (options_.etcd_auth) {
+      out.insert(out.end(),
+                 {"--etcd-user", "root", "--etcd-password-file", password_file().string()});
+    }
+    return out;
   }
 
   void write_agent_config(Machine& m, int index) {
@@ -122,6 +181,14 @@ class FleetWorld {
     std::ofstream c(m.config);
     for (const auto& e : etcd_.endpoints())
       c << "etcd = " << e << "\n";
+    if (certs_) {
+      const EtcdTls t = certs_->etcd_tls();
+      c << "etcd_ca = " << t.ca.string() << "\netcd_cert = " << t.client_cert.string()
+        << "\netcd_key = " << t.client_key.string() << "\n";
+    }
+    if (options_.etcd_auth) {
+      c << "etcd_user = root\netcd_password_file = " << password_file().string() << "\n";
+    }
     c << "fleet = test\nmachine = " << m.id << "\n";
     if (static_cast<std::size_t>(index) < options_.labels.size() &&
         !options_.labels[static_cast<std::size_t>(index)].empty()) {
@@ -131,7 +198,7 @@ class FleetWorld {
       << "\nrun_dir = " << m.run_dir.string() << "\ncache_dir = " << m.cache.string()
       << "\nlease_ttl = " << options_.lease_ttl << "\nmetrics = 127.0.0.1:0\n";
     for (const auto& h : m.hosts)
-      c << "inbox = " << h->inbox.string() << "\n";
+      c << "inbox = " << h->inbox.string() << "\nhost_state = " << h->state.string() << "\n";
   }
 
   void start_agent(Machine& m) {
@@ -143,7 +210,9 @@ class FleetWorld {
 
   RunResult graftctl(std::vector<std::string> args) {
     args.insert(args.begin(), GRAFTCTL_PATH);
-    args.insert(args.end(), {"--fleet", "test", "--etcd", etcd_.endpoints_csv()});
+    args.insert(args.end(), {"--fleet", "test"});
+    const auto flags = etcd_flags();
+    args.insert(args.end(), flags.begin(), flags.end());
     return run_program(std::move(args));
   }
 
@@ -156,6 +225,33 @@ class FleetWorld {
                                      "--expires", expires, "--out", out.string()});
     EXPECT_EQ(r.code, 0) << describe_run(r);
     return out;
+  }
+
+  // The same with a delta that rebuilds the object from `base`.
+  fs::path delta_bundle(const fs::path& so, const std::string& version,
+                        const std::string& applies_to, const fs::path& base) {
+    const fs::path out = work_ / ("bundle-" + std::to_string(bundles_++));
+    const RunResult r = run_program({GRAFTCTL_PATH, "bundle", "--key", secret_key_.string(), "--so",
+                                     so.string(), "--version", version, "--applies-to", applies_to,
+                                     "--delta-from", base.string(), "--out", out.string()});
+    EXPECT_EQ(r.code, 0) << describe_run(r);
+    return out;
+  }
+
+  // The agent's /metrics text ("" when it cannot be read).
+  static std::string metrics(const Machine& m) {
+    const std::string log = read_file(m.agent_log);
+    const auto at = log.find("metrics at ");
+    if (at == std::string::npos) return "";
+    std::string text;
+    if (http_get(log.substr(at + 11, log.find('\n', at) - at - 11), &text) != 200) return "";
+    return text;
+  }
+  // One counter's value from the /metrics text (-1 when absent).
+  static long long metric(const std::string& text, const std::string& name) {
+    const auto at = text.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::atoll(text.c_str() + at + name.size() + 2);
   }
 
   RunResult publish(const fs::path& bundle, bool deploy) {
@@ -221,6 +317,7 @@ class FleetWorld {
  private:
   FleetOptions options_;
   TempDir work_;
+  std::optional<TestCertificates> certs_;
   EtcdCluster etcd_;
   NginxServer nginx_;
   fs::path public_key_, secret_key_;

@@ -13,8 +13,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -98,6 +101,93 @@ bool wait_until(Pred pred, std::chrono::milliseconds deadline) {
   return pred();
 }
 
+// etcd's TLS, for EtcdCluster: its certificate and key, and the CA it
+// trusts for client certificates (then required). The client certificate
+// and key are the ones the fixture's own probes use.
+struct EtcdTls {
+  fleet_fs::path ca, server_cert, server_key, client_cert, client_key;
+};
+
+// Certificates made with the openssl command for one test: a CA, a server
+// certificate for 127.0.0.1 signed by it, a client certificate signed by
+// it, and a second CA that signed neither.
+class TestCertificates {
+ public:
+  explicit TestCertificates(const fleet_fs::path& dir) : dir_(dir) {
+    fleet_fs::create_directories(dir_);
+    make_ca("ca");
+    make_ca("other-ca");
+    make_signed("server", "/CN=127.0.0.1",
+                "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n");
+    // No CommonName: etcd's JSON gateway refuses client certificates with
+    // one when its authentication is on (the name would not be the user).
+    make_signed("client", "/O=graft-test-client", "extendedKeyUsage=clientAuth\n");
+  }
+  fleet_fs::path ca() const { return dir_ / "ca.pem"; }
+  fleet_fs::path other_ca() const { return dir_ / "other-ca.pem"; }
+  EtcdTls etcd_tls() const {
+    return {ca(), dir_ / "server.pem", dir_ / "server.key", dir_ / "client.pem",
+            dir_ / "client.key"};
+  }
+
+ private:
+  void openssl(const std::string& args) const {
+    const std::string cmd = "openssl " + args + " >>" + (dir_ / "openssl.log").string() + " 2>&1";
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
+  }
+  void make_ca(const std::string& name) const {
+    openssl("req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=" +
+            name + " -keyout " + (dir_ / (name + ".key")).string() + " -out " +
+            (dir_ / (name + ".pem")).string());
+  }
+  void make_signed(const std::string& name, const std::string& subject,
+                   const std::string& ext) const {
+    const fleet_fs::path ext_file = dir_ / (name + ".ext");
+    std::ofstream(ext_file) << ext;
+    openssl("req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj " + subject +
+            " -keyout " + (dir_ / (name + ".key")).string() + " -out " +
+            (dir_ / (name + ".csr")).string());
+    openssl("x509 -req -days 2 -in " + (dir_ / (name + ".csr")).string() + " -CA " +
+            (dir_ / "ca.pem").string() + " -CAkey " + (dir_ / "ca.key").string() +
+            " -CAcreateserial -extfile " + ext_file.string() + " -out " +
+            (dir_ / (name + ".pem")).string());
+  }
+  fleet_fs::path dir_;
+};
+
+// POSTs `body` to `url` (a GET when `body` is empty; TLS with `tls`'s CA
+// and client certificate when given; `token` as the Authorization header):
+// the HTTP code (0 when nothing answered) and the body.
+inline long http_post(const std::string& url, const std::string& body, std::string* answer,
+                      const EtcdTls* tls = nullptr, const std::string& token = {}) {
+  CURL* c = curl_easy_init();
+  std::string out;
+  curl_slist* headers = nullptr;
+  if (!token.empty()) headers = curl_slist_append(headers, ("Authorization: " + token).c_str());
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  if (!body.empty()) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  if (tls != nullptr) {
+    curl_easy_setopt(c, CURLOPT_CAINFO, tls->ca.c_str());
+    curl_easy_setopt(c, CURLOPT_SSLCERT, tls->client_cert.c_str());
+    curl_easy_setopt(c, CURLOPT_SSLKEY, tls->client_key.c_str());
+  }
+  curl_easy_setopt(
+      c, CURLOPT_WRITEFUNCTION, +[](char* d, std::size_t s, std::size_t n, void* u) {
+        static_cast<std::string*>(u)->append(d, s * n);
+        return s * n;
+      });
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+  long code = 0;
+  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_cleanup(c);
+  curl_slist_free_all(headers);
+  if (answer != nullptr) *answer = out;
+  return code;
+}
+
 class EtcdCluster {
  public:
   struct Member {
@@ -106,16 +196,22 @@ class EtcdCluster {
     int peer_port = 0;
     fleet_fs::path data;
     pid_t pid = -1;
-    std::string client_url() const { return "http://127.0.0.1:" + std::to_string(client_port); }
+    bool tls = false;
+    std::string client_url() const {
+      return (tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(client_port);
+    }
   };
 
-  EtcdCluster(const fleet_fs::path& work, int members) : work_(work) {
+  // With `tls`, clients talk https and must show a certificate its CA signed.
+  EtcdCluster(const fleet_fs::path& work, int members, std::optional<EtcdTls> tls = std::nullopt)
+      : work_(work), tls_(std::move(tls)) {
     for (int i = 0; i < members; ++i) {
       Member m;
       m.name = "m" + std::to_string(i);
       m.client_port = free_port();
       m.peer_port = free_port();
       m.data = work / ("etcd-" + m.name);
+      m.tls = tls_.has_value();
       members_.push_back(m);
     }
     for (std::size_t i = 0; i < members_.size(); ++i)
@@ -151,8 +247,9 @@ class EtcdCluster {
     for (const auto& m : members_) {
       if (m.pid <= 0) continue;
       std::string body;
-      if (http_get(m.client_url() + "/health", &body) != 200 ||
-          body.find("\"true\"") == std::string::npos) {
+      const long code = tls_ ? http_post(m.client_url() + "/health", "", &body, &*tls_)
+                             : http_get(m.client_url() + "/health", &body);
+      if (code != 200 || body.find("\"true\"") == std::string::npos) {
         return false;
       }
     }
@@ -163,7 +260,9 @@ class EtcdCluster {
   int leader() const {
     for (std::size_t i = 0; i < members_.size(); ++i) {
       if (members_[i].pid <= 0) continue;
-      std::string body = post(members_[i].client_url() + "/v3/maintenance/status", "{}");
+      std::string body;
+      http_post(members_[i].client_url() + "/v3/maintenance/status", "{}", &body,
+                tls_ ? &*tls_ : nullptr);
       const auto leader = field(body, "leader");
       const auto self = field(body, "member_id");
       if (!leader.empty() && leader == self) return static_cast<int>(i);
@@ -196,53 +295,41 @@ class EtcdCluster {
                  "=http://127.0.0.1:" + std::to_string(o.peer_port);
     }
     const std::string peer = "http://127.0.0.1:" + std::to_string(m.peer_port);
-    m.pid = spawn({"/usr/bin/etcd",
-                   "--name",
-                   m.name,
-                   "--data-dir",
-                   m.data.string(),
-                   "--listen-client-urls",
-                   m.client_url(),
-                   "--advertise-client-urls",
-                   m.client_url(),
-                   "--listen-peer-urls",
-                   peer,
-                   "--initial-advertise-peer-urls",
-                   peer,
-                   "--initial-cluster",
-                   cluster,
-                   "--initial-cluster-state",
-                   state,
-                   "--initial-cluster-token",
-                   "graft-test",
-                   "--heartbeat-interval",
-                   "50",
-                   "--election-timeout",
-                   "500",
-                   "--logger",
-                   "zap",
-                   "--log-level",
-                   "warn"},
-                  work_ / (m.name + ".log"));
+    std::vector<std::string> args = {"/usr/bin/etcd",
+                                     "--name",
+                                     m.name,
+                                     "--data-dir",
+                                     m.data.string(),
+                                     "--listen-client-urls",
+                                     m.client_url(),
+                                     "--advertise-client-urls",
+                                     m.client_url(),
+                                     "--listen-peer-urls",
+                                     peer,
+                                     "--initial-advertise-peer-urls",
+                                     peer,
+                                     "--initial-cluster",
+                                     cluster,
+                                     "--initial-cluster-state",
+                                     state,
+                                     "--initial-cluster-token",
+                                     "graft-test",
+                                     "--heartbeat-interval",
+                                     "50",
+                                     "--election-timeout",
+                                     "500",
+                                     "--logger",
+                                     "zap",
+                                     "--log-level",
+                                     "warn"};
+    if (tls_) {
+      args.insert(args.end(), {"--cert-file", tls_->server_cert.string(), "--key-file",
+                               tls_->server_key.string(), "--trusted-ca-file", tls_->ca.string(),
+                               "--client-cert-auth"});
+    }
+    m.pid = spawn(args, work_ / (m.name + ".log"));
   }
 
-  static std::string post(const std::string& url, const std::string& body) {
-    CURL* c = curl_easy_init();
-    std::string out;
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(
-        c, CURLOPT_WRITEFUNCTION, +[](char* d, std::size_t s, std::size_t n, void* u) {
-          static_cast<std::string*>(u)->append(d, s * n);
-          return s * n;
-        });
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-    curl_easy_perform(c);
-    curl_easy_cleanup(c);
-    return out;
-  }
   // The string value of "name":"..." in a flat JSON answer.
   static std::string field(const std::string& body, const std::string& name) {
     const auto at = body.find("\"" + name + "\":\"");
@@ -253,13 +340,16 @@ class EtcdCluster {
   }
 
   fleet_fs::path work_;
+  std::optional<EtcdTls> tls_;
   std::vector<Member> members_;
 };
 
 // nginx serving `root` at http://127.0.0.1:<port>/ (objects by name).
 class NginxServer {
  public:
-  NginxServer(const fleet_fs::path& work, const fleet_fs::path& root)
+  // `server_extra`: directives added to the server block (e.g. "limit_rate 2k;").
+  NginxServer(const fleet_fs::path& work, const fleet_fs::path& root,
+              const std::string& server_extra = {})
       : prefix_(work / "nginx"), root_(root), port_(free_port()) {
     fleet_fs::create_directories(prefix_ / "logs");
     fleet_fs::create_directories(root_);
@@ -275,7 +365,7 @@ class NginxServer {
                         << "  uwsgi_temp_path " << (prefix_ / "tmp").string() << ";\n"
                         << "  scgi_temp_path " << (prefix_ / "tmp").string() << ";\n"
                         << "  server {\n    listen 127.0.0.1:" << port_ << ";\n    root "
-                        << root_.string() << ";\n  }\n}\n";
+                        << root_.string() << ";\n    " << server_extra << "\n  }\n}\n";
     pid_ = spawn({"/usr/sbin/nginx", "-p", prefix_.string(), "-c", conf.string()},
                  prefix_ / "nginx.out");
     if (!wait_until([&] { return http_get(url() + "/") != 0; }, std::chrono::seconds(20))) {
@@ -295,6 +385,45 @@ class NginxServer {
     for (std::string line; std::getline(in, line);)
       n += line.find("GET /") != std::string::npos && line.find("GET / ") == std::string::npos ? 1
                                                                                                : 0;
+    return n;
+  }
+  // The answers to GET /<name>, in order: HTTP status and body bytes sent.
+  std::vector<std::pair<int, std::uint64_t>> responses_for(const std::string& name) const {
+    std::ifstream in(prefix_ / "logs/access.log");
+    std::vector<std::pair<int, std::uint64_t>> out;
+    const std::string request = "\"GET /" + name + " ";
+    for (std::string line; std::getline(in, line);) {
+      const auto at = line.find(request);
+      if (at == std::string::npos) continue;
+      const auto end = line.find('"', at + 1);
+      if (end == std::string::npos) continue;
+      std::istringstream fields(line.substr(end + 1));
+      int status = 0;
+      std::uint64_t body = 0;
+      fields >> status >> body;
+      out.emplace_back(status, body);
+    }
+    return out;
+  }
+  // GET requests for /<name> in the access log, and the body bytes nginx
+  // sent for them (the "combined" format: "GET /name HTTP/1.1" STATUS BYTES).
+  std::size_t requests_for(const std::string& name, std::uint64_t* bytes = nullptr) const {
+    std::ifstream in(prefix_ / "logs/access.log");
+    std::size_t n = 0;
+    std::uint64_t sent = 0;
+    const std::string request = "\"GET /" + name + " ";
+    for (std::string line; std::getline(in, line);) {
+      const auto at = line.find(request);
+      if (at == std::string::npos) continue;
+      ++n;
+      const auto end = line.find('"', at + 1);
+      if (end == std::string::npos) continue;
+      std::istringstream fields(line.substr(end + 1));
+      int status = 0;
+      std::uint64_t body = 0;
+      if (fields >> status >> body) sent += body;
+    }
+    if (bytes != nullptr) *bytes = sent;
     return n;
   }
 

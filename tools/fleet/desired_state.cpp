@@ -101,6 +101,28 @@ std::string to_string(RolloutState s) {
   return "rolling";
 }
 
+Status parse_error_rate(const std::string& text, double* out) {
+  const auto bad = [&] {
+    return Status(ErrorCode::invalid_argument,
+                  "error rate '" + text + "' is not a share of calls: 5%, 0.5% or 0.05");
+  };
+  if (text.empty()) return bad();
+  const bool percent = text.back() == '%';
+  const std::string number = percent ? text.substr(0, text.size() - 1) : text;
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(number, &used);
+  } catch (const std::exception&) {
+    return bad();
+  }
+  if (used != number.size() || !(v >= 0)) return bad();
+  if (percent) v /= 100.0;
+  if (v > 1.0) return bad();
+  *out = v;
+  return Status();
+}
+
 bool parse_rollout_state(const std::string& text, RolloutState* out) {
   for (auto s : {RolloutState::rolling, RolloutState::paused, RolloutState::halted,
                  RolloutState::aborted, RolloutState::complete}) {
@@ -123,6 +145,7 @@ std::string DesiredState::to_json() const {
               {"state", fleet::to_string(state)},
               {"bake_seconds", bake_seconds},
               {"max_rollbacks", max_rollbacks},
+              {"max_error_rate", max_error_rate},
               {"started", started},
               {"ring_healthy_since", ring_healthy_since},
               {"halted_by", halted_by},
@@ -153,6 +176,7 @@ Status DesiredState::parse(const std::string& text, DesiredState* out) {
     }
     d.bake_seconds = j.value("bake_seconds", std::int64_t{0});
     d.max_rollbacks = j.value("max_rollbacks", 0);
+    d.max_error_rate = j.value("max_error_rate", -1.0);
     d.started = j.value("started", std::time_t{0});
     d.ring_healthy_since = j.value("ring_healthy_since", std::time_t{0});
     d.halted_by = j.value("halted_by", std::vector<std::string>{});

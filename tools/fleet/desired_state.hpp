@@ -24,6 +24,12 @@ struct Ring {
   double percent = 100.0;  // cumulative share of the fleet, 0 < percent <= 100
 };
 
+// Calls a host makes on a version before its error rate counts.
+inline constexpr std::uint64_t kMinCallsForErrorRate = 50;
+
+// "5%" or "0.05" -> 0.05; an error names the text.
+Status parse_error_rate(const std::string& text, double* out);
+
 // "canary:1%,early:10%,broad:100%" -> rings; an error names the bad part.
 Status parse_rings(const std::string& text, std::vector<Ring>* out);
 std::string rings_to_string(const std::vector<Ring>& rings);
@@ -45,6 +51,10 @@ struct DesiredState {
   RolloutState state = RolloutState::rolling;
   std::int64_t bake_seconds = 0;
   int max_rollbacks = 0;
+  // Halt when a host serving the version errs on more than this share of
+  // its calls (0..1); negative: no limit. Judged once the host made
+  // kMinCallsForErrorRate calls on the version.
+  double max_error_rate = -1.0;
   std::time_t started = 0;
   std::time_t ring_healthy_since = 0;  // 0 until every host of the active rings is on target
   std::vector<std::string> halted_by;  // hosts that rolled back ("machine/host")

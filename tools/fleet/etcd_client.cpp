@@ -5,6 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
@@ -160,6 +164,75 @@ std::string prefix_end(const std::string& prefix) {
   return std::string(1, '\0');  // every key
 }
 
+std::string check_tls_files(const EtcdOptions& o) {
+  for (const auto& [what, file] : {std::pair<std::string, std::string>{"CA file", o.ca_file},
+                                   {"client certificate", o.cert_file},
+                                   {"client key", o.key_file}}) {
+    if (file.empty()) continue;
+    if (::access(file.c_str(), R_OK) != 0) {
+      return "etcd " + what + " '" + file + "' cannot be read: " + std::strerror(errno);
+    }
+  }
+  if (o.cert_file.empty() != o.key_file.empty()) {
+    return "etcd client certificate and client key go together: give both or neither";
+  }
+  if (o.username.empty() != o.password.empty()) {
+    return "etcd user name and password go together: give both or neither";
+  }
+  return {};
+}
+
+namespace {
+
+// What etcd says when a request's token is missing, expired or unknown.
+bool token_rejected(const std::string& message) {
+  return message.find("invalid auth token") != std::string::npos ||
+         message.find("user name is empty") != std::string::npos ||
+         message.find("token is expired") != std::string::npos ||
+         message.find("revision of auth store is old") != std::string::npos;
+}
+
+}  // namespace
+
+void EtcdClient::prepare(void* handle, char* error_buffer) const {
+  CURL* curl = static_cast<CURL*>(handle);
+  error_buffer[0] = '\0';
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+  if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (!options_.cert_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_SSLCERT, options_.cert_file.c_str());
+    curl_easy_setopt(curl, CURLOPT_SSLKEY, options_.key_file.c_str());
+  }
+}
+
+std::string EtcdClient::describe_failure(int code, const char* error_buffer) const {
+  const auto rc = static_cast<CURLcode>(code);
+  std::string out = curl_easy_strerror(rc);
+  if (error_buffer[0] != '\0') out += " (" + std::string(error_buffer) + ")";
+  switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+      out += options_.ca_file.empty()
+                 ? "; etcd's TLS certificate is not signed by a CA this system trusts (give the CA "
+                   "file)"
+                 : "; etcd's TLS certificate is not signed by the CA in " + options_.ca_file;
+      break;
+    case CURLE_SSL_CERTPROBLEM:
+      out +=
+          "; check the client certificate " + options_.cert_file + " and key " + options_.key_file;
+      break;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+      if (options_.cert_file.empty()) out += "; if etcd requires client certificates, give one";
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
 EtcdClient::EtcdClient(EtcdOptions options) : options_(std::move(options)) {
   global_init();
   if (options_.endpoints.empty()) throw std::invalid_argument("etcd: no endpoints given");
@@ -179,8 +252,68 @@ void EtcdClient::remember_endpoint(std::size_t i) {
   preferred_ = i;
 }
 
+EtcdStatus EtcdClient::token(std::string* out) {
+  {
+    std::lock_guard lock(mu_);
+    if (!token_.empty()) {
+      *out = token_;
+      return EtcdStatus::success();
+    }
+  }
+  std::string answer;
+  const json body = {{"name", options_.username}, {"password", options_.password}};
+  EtcdStatus st = call_once("/v3/auth/authenticate", body.dump(), &answer, options_.request_timeout,
+                            nullptr, {});
+  if (!st.ok()) {
+    if (st.kind == EtcdStatus::Kind::refused) {
+      st.message = "etcd authentication as '" + options_.username + "' failed: " + st.message;
+    }
+    return st;
+  }
+  json j;
+  if (auto p = json::parse(answer, nullptr, false); p.is_object()) j = std::move(p);
+  const std::string t = j.is_object() ? j.value("token", std::string()) : std::string();
+  if (t.empty() || t.size() > 4096 || t.find_first_of("\r\n") != std::string::npos) {
+    return failure(EtcdStatus::Kind::bad_answer, "etcd authentication gave no usable token");
+  }
+  authentications_.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(mu_);
+  token_ = t;
+  *out = t;
+  return EtcdStatus::success();
+}
+
+void EtcdClient::forget_token(const std::string& t) {
+  std::lock_guard lock(mu_);
+  if (token_ == t) token_.clear();
+}
+
 EtcdStatus EtcdClient::call(const std::string& path, const std::string& body, std::string* answer,
                             std::chrono::milliseconds timeout, const std::atomic<bool>* stop) {
+  if (options_.username.empty()) {
+    EtcdStatus st = call_once(path, body, answer, timeout, stop, {});
+    if (st.kind == EtcdStatus::Kind::refused &&
+        st.message.find("user name is empty") != std::string::npos) {
+      st.message += "; etcd requires authentication: give a user and password";
+    }
+    return st;
+  }
+  // A token expires (etcd's --auth-token-ttl): one new one, then the request again.
+  for (int attempt = 0;; ++attempt) {
+    std::string t;
+    if (EtcdStatus st = token(&t); !st.ok()) return st;
+    EtcdStatus st = call_once(path, body, answer, timeout, stop, t);
+    if (st.ok() || attempt > 0 || st.kind != EtcdStatus::Kind::refused ||
+        !token_rejected(st.message)) {
+      return st;
+    }
+    forget_token(t);
+  }
+}
+
+EtcdStatus EtcdClient::call_once(const std::string& path, const std::string& body,
+                                 std::string* answer, std::chrono::milliseconds timeout,
+                                 const std::atomic<bool>* stop, const std::string& token) {
   const std::size_t n = options_.endpoints.size();
   const std::size_t first = first_endpoint();
   std::string last_error = "no endpoint tried";
@@ -195,6 +328,9 @@ EtcdStatus EtcdClient::call(const std::string& path, const std::string& body, st
     t.limit = options_.max_response_bytes;
     t.stop = stop;
     curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+    if (!token.empty()) headers = curl_slist_append(headers, ("Authorization: " + token).c_str());
+    char error_buffer[CURL_ERROR_SIZE];
+    prepare(curl, error_buffer);
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
@@ -230,7 +366,7 @@ EtcdStatus EtcdClient::call(const std::string& path, const std::string& body, st
       if (rc == CURLE_OPERATION_TIMEDOUT && path == "/v3/election/campaign") {
         return failure(EtcdStatus::Kind::unavailable, "timed out");
       }
-      last_error = url + ": " + curl_easy_strerror(rc);
+      last_error = url + ": " + describe_failure(rc, error_buffer);
       continue;
     }
     if (http >= 500) {
@@ -240,8 +376,13 @@ EtcdStatus EtcdClient::call(const std::string& path, const std::string& body, st
     }
     remember_endpoint(i);
     if (http != 200) {
-      return failure(EtcdStatus::Kind::refused,
-                     url + ": HTTP " + std::to_string(http) + ": " + received.substr(0, 300));
+      std::string why = url + ": HTTP " + std::to_string(http) + ": " + received.substr(0, 300);
+      if (received.find("CommonName of client") != std::string::npos) {
+        why +=
+            "; etcd's JSON gateway takes only client certificates without a CommonName "
+            "while its authentication is on: issue one whose subject has no CN";
+      }
+      return failure(EtcdStatus::Kind::refused, why);
     }
     *answer = std::move(received);
     return EtcdStatus::success();
@@ -424,6 +565,13 @@ WatchEnd EtcdClient::watch(const std::string& key, const std::string& range_end,
   const std::string body = json{{"create_request", create}}.dump();
 
   WatchEnd end;
+  std::string auth_token;
+  if (!options_.username.empty()) {
+    if (EtcdStatus st = token(&auth_token); !st.ok()) {
+      end.status = st;
+      return end;
+    }
+  }
   const std::size_t n = options_.endpoints.size();
   const std::size_t first = first_endpoint();
   std::string last_error;
@@ -482,6 +630,11 @@ WatchEnd EtcdClient::watch(const std::string& key, const std::string& range_end,
     CURL* curl = curl_easy_init();
     if (curl == nullptr) break;
     curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+    if (!auth_token.empty()) {
+      headers = curl_slist_append(headers, ("Authorization: " + auth_token).c_str());
+    }
+    char error_buffer[CURL_ERROR_SIZE];
+    prepare(curl, error_buffer);
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
@@ -509,18 +662,23 @@ WatchEnd EtcdClient::watch(const std::string& key, const std::string& range_end,
       if (created) remember_endpoint(i);
       return end;
     }
+    // A token etcd no longer takes: the next watch authenticates again.
+    if (!auth_token.empty() && (token_rejected(stream_error) || token_rejected(buffer))) {
+      forget_token(auth_token);
+    }
     if (created) {
       // The stream ran, then broke: the caller resumes from its revision.
       remember_endpoint(i);
-      end.status = failure(EtcdStatus::Kind::unavailable,
-                           url + ": watch stream ended: " +
-                               (stream_error.empty() ? curl_easy_strerror(rc) : stream_error));
+      end.status =
+          failure(EtcdStatus::Kind::unavailable,
+                  url + ": watch stream ended: " +
+                      (stream_error.empty() ? describe_failure(rc, error_buffer) : stream_error));
       return end;
     }
     last_error = url + ": " +
                  (!stream_error.empty() ? stream_error
-                  : rc != CURLE_OK      ? std::string(curl_easy_strerror(rc))
-                                        : "HTTP " + std::to_string(http));
+                  : rc != CURLE_OK      ? describe_failure(rc, error_buffer)
+                                   : "HTTP " + std::to_string(http) + ": " + buffer.substr(0, 300));
   }
   end.status = failure(EtcdStatus::Kind::unavailable, "watch: etcd unavailable: " + last_error);
   return end;

@@ -22,7 +22,19 @@ struct EtcdOptions {
   std::chrono::milliseconds request_timeout{3000};
   std::chrono::milliseconds connect_timeout{1000};
   std::size_t max_response_bytes = 16u << 20;
+  // TLS (https:// endpoints): the CA that signed etcd's certificate (empty:
+  // the system's CAs), and a client certificate and key for etcd's
+  // --client-cert-auth (both or neither).
+  std::string ca_file, cert_file, key_file;
+  // etcd's own authentication: the client gets a token from
+  // /v3/auth/authenticate and sends it with every request, and gets a new
+  // one when etcd says the token is no longer valid (it expires).
+  std::string username, password;
 };
+
+// Checks that the TLS files given exist and are readable and that a client
+// certificate comes with its key; the error names the option.
+std::string check_tls_files(const EtcdOptions& options);
 
 // What a request came to. `unavailable` means no endpoint answered (or
 // each answered 5xx): worth retrying later. `refused` is an answer from
@@ -115,8 +127,20 @@ class EtcdClient {
 
   // Requests sent so far (for the idle-traffic figure).
   std::uint64_t requests_sent() const noexcept { return requests_.load(); }
+  // Tokens obtained from /v3/auth/authenticate so far.
+  std::uint64_t authentications() const noexcept { return authentications_.load(); }
 
  private:
+  // One request to every endpoint in turn, with `token` (may be empty).
+  EtcdStatus call_once(const std::string& path, const std::string& body, std::string* answer,
+                       std::chrono::milliseconds timeout, const std::atomic<bool>* stop,
+                       const std::string& token);
+  // The current token, authenticating first when there is none.
+  EtcdStatus token(std::string* out);
+  void forget_token(const std::string& token);
+  // TLS options and the error buffer for one handle.
+  void prepare(void* curl, char* error_buffer) const;
+  std::string describe_failure(int curl_code, const char* error_buffer) const;
   // POSTs `body` (JSON) to `path` on the endpoints in turn; the parsed
   // answer goes to `answer` (JSON text).
   EtcdStatus call(const std::string& path, const std::string& body, std::string* answer,
@@ -128,6 +152,8 @@ class EtcdClient {
   mutable std::mutex mu_;
   std::size_t preferred_ = 0;
   std::atomic<std::uint64_t> requests_{0};
+  std::atomic<std::uint64_t> authentications_{0};
+  std::string token_;  // guarded by mu_
 };
 
 // base64 (standard alphabet, padded), as the gateway wants bytes.

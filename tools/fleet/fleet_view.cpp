@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <map>
 
 namespace graft::fleet {
@@ -28,6 +29,10 @@ std::vector<RingView> view_rings(const DesiredState& d, const std::vector<KeyVal
     ring_of_machine[machine] = ring;
     auto& view = rings[static_cast<std::size_t>(ring)];
     ++view.machines;
+    if (const auto f = j.find("fetched"); f != j.end() && f->is_object()) {
+      view.delta_bytes += f->value("delta_bytes", std::uint64_t{0});
+      view.full_bytes += f->value("full_bytes", std::uint64_t{0});
+    }
     for (const auto& r : j.value("refusals", json::array())) {
       if (r.value("component", std::string()) == d.component &&
           r.value("version", std::string()) == d.version.to_string()) {
@@ -76,6 +81,17 @@ std::vector<RingView> view_rings(const DesiredState& d, const std::vector<KeyVal
       }
       const std::string version = c.value("version", std::string());
       const std::string state = c.value("state", std::string());
+      // Counted on the version only (the agent's baseline is where the host
+      // started serving it).
+      const auto calls = c.value("version_calls", std::uint64_t{0});
+      const auto errors = c.value("version_errors", std::uint64_t{0});
+      if (d.max_error_rate >= 0 && version == target && calls >= kMinCallsForErrorRate &&
+          static_cast<double>(errors) > d.max_error_rate * static_cast<double>(calls)) {
+        char rate[32];
+        std::snprintf(rate, sizeof rate, "%.1f%%",
+                      100.0 * static_cast<double>(errors) / static_cast<double>(calls));
+        view.erring.push_back(who + " errs on " + rate + " of " + std::to_string(calls) + " calls");
+      }
       if (rolled) {
         ++view.rolled_back;
         view.halting.push_back(who);

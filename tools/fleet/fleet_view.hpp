@@ -5,6 +5,7 @@
 #include "desired_state.hpp"
 #include "etcd_client.hpp"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,14 @@ struct RingView {
   int other = 0;                         // serving something else
   std::vector<std::string> unreachable;  // known machines with no live report (lease gone)
   std::vector<std::string> halting;      // machine/host that rolled it back
-  std::vector<std::string> refusals;     // machine: reason (agent or host refusals)
+  // machine/host(pid) serving the version with an error rate over the
+  // rollout's limit, with the rate ("... errs on 12.5% of 400 calls").
+  std::vector<std::string> erring;
+  std::vector<std::string> refusals;  // machine: reason (agent or host refusals)
+  // Bytes the ring's agents fetched since they started (every release):
+  // deltas (their hosts held the base) and full objects.
+  std::uint64_t delta_bytes = 0;
+  std::uint64_t full_bytes = 0;
 };
 
 // `reports`: every key under /graft/<fleet>/machines/ (agent and host

@@ -192,6 +192,10 @@ Status ObjectCache::download(const std::string& sha256, std::uint64_t size, cons
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    char error_buffer[CURL_ERROR_SIZE];
+    error_buffer[0] = '\0';
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+    if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(options_.connect_timeout.count()));
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
@@ -221,8 +225,16 @@ Status ObjectCache::download(const std::string& sha256, std::uint64_t size, cons
       fs::resize_file(part, 0, ec);
       continue;
     }
+    std::string why = curl_easy_strerror(rc);
+    if (error_buffer[0] != '\0') why += " (" + std::string(error_buffer) + ")";
+    if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+      why +=
+          options_.ca_file.empty()
+              ? "; the object server's certificate is not signed by a CA this system trusts"
+              : "; the object server's certificate is not signed by the CA in " + options_.ca_file;
+    }
     return Status(ErrorCode::io_error,
-                  "object " + url + ": " + curl_easy_strerror(rc) +
+                  "object " + url + ": " + why +
                       (http != 0 ? " (HTTP " + std::to_string(http) + ")" : std::string()));
   }
   return Status(ErrorCode::io_error, "object " + url + ": cannot resume the download");

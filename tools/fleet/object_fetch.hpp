@@ -18,6 +18,7 @@ namespace graft::fleet {
 struct ObjectCacheOptions {
   std::string base_url;  // objects are at <base_url>/<sha256>
   std::filesystem::path dir;
+  std::string ca_file;  // https: the CA of the server's certificate (empty: the system's)
   std::chrono::milliseconds connect_timeout{3000};
   std::chrono::milliseconds timeout{120000};
 };

@@ -68,13 +68,12 @@ std::uint64_t Agent::etcd_requests() const {
 
 void Agent::start() {
   if (Status s = TrustedKeys::load(config_.trusted_keys, &trusted_); !s) throw Error(s);
-  fleet::EtcdOptions eo;
-  eo.endpoints = config_.etcd;
+  const fleet::EtcdOptions eo = etcd_options(config_);
   etcd_ = std::make_unique<fleet::EtcdClient>(eo);
   etcd_watch_ = std::make_unique<fleet::EtcdClient>(eo);
   fs::create_directories(config_.cache_dir);
-  cache_ = std::make_unique<fleet::ObjectCache>(
-      fleet::ObjectCacheOptions{config_.objects, config_.cache_dir / "objects"});
+  cache_ = std::make_unique<fleet::ObjectCache>(fleet::ObjectCacheOptions{
+      config_.objects, config_.cache_dir / "objects", config_.objects_ca});
   load_state();
   log_->info("agent for machine {} (bucket {}{}) in fleet {}", config_.machine, bucket_,
              config_.ring.empty() ? "" : ", ring " + config_.ring, config_.fleet);
@@ -262,6 +261,7 @@ void Agent::deliver(const fleet::DesiredState& d) {
     refuse(d.component, version, "revoked: " + r->second);
     return;
   }
+  check_delta_delivery(release_key);
   if (record_failures_.count(release_key) != 0 || delivered_.count(release_key) != 0) return;
   if (auto it = highest_delivered_.find(d.component);
       it != highest_delivered_.end() && d.version < it->second) {
@@ -298,10 +298,34 @@ void Agent::deliver(const fleet::DesiredState& d) {
     refuse(d.component, version, s.message());
     return;
   }
-  fleet::FetchReport fetched;
-  s = cache_->fetch(v.manifest.sha256, v.manifest.size, &v.object, &fetched);
-  counters_.fetch_bytes += fetched.bytes_fetched;
-  if (!fetched.cached) ++counters_.fetches;
+  // The delta when every host holds its base (the signed manifest names
+  // the base, the delta's size and SHA-256); the full object otherwise, or
+  // when the delta cannot be had.
+  if (v.manifest.delta && delta_failed_.count(release_key) == 0 &&
+      hosts_hold_base(v.manifest.delta->base_sha256)) {
+    const ManifestDelta& dm = *v.manifest.delta;
+    fleet::FetchReport fetched;
+    s = cache_->fetch(dm.sha256, dm.size, &v.delta, &fetched);
+    counters_.fetch_bytes += fetched.bytes_fetched;
+    counters_.delta_fetch_bytes += fetched.bytes_fetched;
+    if (!fetched.cached) ++counters_.delta_fetches;
+    if (fetched.bytes_fetched != 0) reports_dirty_ = true;
+    if (!s) {
+      log_->warn("{} {}: the delta: {}; fetching the full object instead", d.component, version,
+                 s.message());
+      v.delta.clear();
+      delta_failed_.insert(release_key);
+      ++counters_.delta_fallbacks;
+    }
+  }
+  if (v.delta.empty()) {
+    fleet::FetchReport fetched;
+    s = cache_->fetch(v.manifest.sha256, v.manifest.size, &v.object, &fetched);
+    counters_.fetch_bytes += fetched.bytes_fetched;
+    counters_.full_fetch_bytes += fetched.bytes_fetched;
+    if (!fetched.cached) ++counters_.fetches;
+    if (fetched.bytes_fetched != 0) reports_dirty_ = true;
+  }
   if (!s) {
     refuse(d.component, version, s.message());
     // Another try later: the mirror may be fixed; the signed hash still decides.
@@ -312,14 +336,18 @@ void Agent::deliver(const fleet::DesiredState& d) {
   retry_count_.erase(release_key);
   if (refusals_.erase(d.component + "@" + version) != 0) reports_dirty_ = true;
 
-  const std::string name =
+  const std::string full_name =
       d.component + "-" + fleet::version_key(d.version) + "-" + v.manifest.sha256.substr(0, 12);
+  const std::string delta_name = full_name + "-delta";
+  const std::string name = v.delta.empty() ? full_name : delta_name;
   bool all = true;
   for (const auto& inbox : config_.inboxes) {
     std::error_code ec;
-    // Delivered before: still there, or already taken in or set aside by the host.
+    // Delivered before: still there, or already taken in or set aside by the
+    // host (a host that installed the delta needs no full object).
     if (fs::exists(inbox / name, ec) || fs::exists(inbox / "installed" / name, ec) ||
-        fs::exists(inbox / "refused" / name, ec)) {
+        fs::exists(inbox / "refused" / name, ec) ||
+        fs::exists(inbox / "installed" / delta_name, ec)) {
       continue;
     }
     if (Status ds = deliver_to_inbox(inbox, name, v); !ds) {
@@ -332,6 +360,7 @@ void Agent::deliver(const fleet::DesiredState& d) {
   }
   if (all) {
     delivered_.insert(release_key);
+    if (!v.delta.empty()) delta_bundles_[release_key] = delta_name;
     auto& h = highest_delivered_[d.component];
     if (h < d.version) {
       h = d.version;
@@ -339,6 +368,40 @@ void Agent::deliver(const fleet::DesiredState& d) {
       reports_dirty_ = true;
     }
   }
+}
+
+bool Agent::hosts_hold_base(const std::string& sha256) const {
+  if (config_.inboxes.empty() || !fleet::is_sha256_hex(sha256)) return false;
+  for (std::size_t i = 0; i < config_.inboxes.size(); ++i) {
+    if (i >= config_.host_states.size() || config_.host_states[i].empty()) return false;
+    // The host's store keeps every object it loaded as <sha256>.so (and
+    // verifies it again when the delta is applied).
+    std::error_code ec;
+    if (!fs::is_regular_file(config_.host_states[i] / "store" / (sha256 + ".so"), ec)) return false;
+  }
+  return true;
+}
+
+void Agent::check_delta_delivery(const std::string& release_key) {
+  const auto it = delta_bundles_.find(release_key);
+  if (it == delta_bundles_.end()) return;
+  bool installed_everywhere = true;
+  for (const auto& inbox : config_.inboxes) {
+    std::error_code ec;
+    if (fs::exists(inbox / "refused" / it->second, ec)) {
+      log_->warn("{}: a host refused the delta bundle {}; delivering the full object", release_key,
+                 it->second);
+      fallback_bundles_.insert(it->second);
+      delta_failed_.insert(release_key);
+      delivered_.erase(release_key);
+      ++counters_.delta_fallbacks;
+      reports_dirty_ = true;
+      delta_bundles_.erase(it);
+      return;
+    }
+    if (!fs::exists(inbox / "installed" / it->second, ec)) installed_everywhere = false;
+  }
+  if (installed_everywhere) delta_bundles_.erase(it);
 }
 
 void Agent::apply_revocations() {
@@ -405,7 +468,13 @@ Status Agent::deliver_to_inbox(const fs::path& inbox, const std::string& name, c
     fs::remove_all(tmp, ec);
     return Status(ErrorCode::io_error, "inbox " + inbox.string() + ": cannot write the bundle");
   }
-  fs::copy_file(v.object, tmp / v.manifest.file, fs::copy_options::overwrite_existing, ec);
+  // A delta bundle carries the delta instead of the object; the host
+  // rebuilds the object from its base and checks it against the manifest.
+  if (v.delta.empty()) {
+    fs::copy_file(v.object, tmp / v.manifest.file, fs::copy_options::overwrite_existing, ec);
+  } else {
+    fs::copy_file(v.delta, tmp / v.manifest.delta->file, fs::copy_options::overwrite_existing, ec);
+  }
   if (ec) {
     fs::remove_all(tmp, ec);
     return Status(ErrorCode::io_error, "inbox " + inbox.string() + ": " + ec.message());
@@ -460,15 +529,32 @@ void Agent::observe_hosts() {
         ++counters_.rollbacks_seen;
         log_->warn("host {} ({}) rolled back {} {}", snap.name, h.pid, c.name, dropped);
       }
-      before = Observed{c.version, c.state};
+      if (before.version != c.version || c.calls < before.base_calls ||
+          c.errors < before.base_errors) {
+        before.base_calls = c.calls;
+        before.base_errors = c.errors;
+      }
+      before.version = c.version;
+      before.state = c.state;
+      const std::uint64_t version_calls = c.calls - before.base_calls;
+      const std::uint64_t version_errors = c.errors - before.base_errors;
+      // The report is re-put when the version's error rate moves by a whole
+      // percent or its calls become enough to judge it, not on every call:
+      // a host without errors costs no etcd traffic.
+      const int rate_percent =
+          version_calls == 0 ? 0 : static_cast<int>(100 * version_errors / version_calls);
       components.push_back({{"name", c.name},
                             {"version", c.version},
                             {"previous", c.previous_version},
                             {"state", c.state},
                             {"calls", c.calls},
                             {"errors", c.errors},
+                            {"version_calls", version_calls},
+                            {"version_errors", version_errors},
                             {"last_event", c.last_event}});
-      key_part.push_back({c.name, c.version, c.previous_version, c.state, c.errors > 0});
+      key_part.push_back({c.name, c.version, c.previous_version, c.state, c.errors > 0,
+                          rate_percent,
+                          version_calls >= fleet::kMinCallsForErrorRate && version_errors > 0});
     }
     json pending = json::array();
     for (const auto& p : snap.pending)
@@ -510,6 +596,9 @@ void Agent::observe_hosts() {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(inbox / "refused", ec)) {
       if (e.path().extension() != ".reason") continue;
+      // A delta bundle refused and replaced by the full object is no refusal
+      // of the release (counted in "fetched" as a fallback).
+      if (fallback_bundles_.count(e.path().stem().string()) != 0) continue;
       inbox_refusals.push_back(
           {{"bundle", e.path().stem().string()}, {"reason", read_small(e.path(), 2000)}});
     }
@@ -517,11 +606,20 @@ void Agent::observe_hosts() {
   json delivered = json::object();
   for (const auto& [c, v] : highest_delivered_)
     delivered[c] = v.to_string();
-  const std::string agent =
-      json{{"machine", config_.machine},     {"bucket", bucket_},      {"label", config_.ring},
-           {"hosts", host_reports_.size()},  {"delivered", delivered}, {"refusals", refusals},
-           {"host_refusals", inbox_refusals}}
-          .dump();
+  const std::string agent = json{{"machine", config_.machine},
+                                 {"bucket", bucket_},
+                                 {"label", config_.ring},
+                                 {"hosts", host_reports_.size()},
+                                 {"delivered", delivered},
+                                 {"refusals", refusals},
+                                 {"host_refusals", inbox_refusals},
+                                 {"fetched",
+                                  {{"delta_bytes", counters_.delta_fetch_bytes.load()},
+                                   {"full_bytes", counters_.full_fetch_bytes.load()},
+                                   {"delta_fetches", counters_.delta_fetches.load()},
+                                   {"full_fetches", counters_.fetches.load()},
+                                   {"delta_fallbacks", counters_.delta_fallbacks.load()}}}}
+                                .dump();
   if (agent != agent_report_) {
     agent_report_ = agent;
     reports_dirty_ = true;
@@ -642,10 +740,19 @@ std::string Agent::metrics_text() const {
           counters_.deliveries.load());
   counter("graft_agent_refusals_total", "Releases or objects refused by the agent.",
           counters_.refusals.load());
-  counter("graft_agent_fetches_total", "Objects fetched from the object server.",
+  counter("graft_agent_fetches_total", "Full objects fetched from the object server.",
           counters_.fetches.load());
   counter("graft_agent_fetch_bytes_total", "Object bytes fetched from the object server.",
           counters_.fetch_bytes.load());
+  counter("graft_agent_fetch_delta_bytes_total", "Delta bytes fetched (hosts held the base).",
+          counters_.delta_fetch_bytes.load());
+  counter("graft_agent_fetch_full_bytes_total", "Full object bytes fetched.",
+          counters_.full_fetch_bytes.load());
+  counter("graft_agent_delta_fetches_total", "Deltas fetched from the object server.",
+          counters_.delta_fetches.load());
+  counter("graft_agent_delta_fallbacks_total",
+          "Releases whose delta could not be fetched or applied, sent as the full object.",
+          counters_.delta_fallbacks.load());
   counter("graft_agent_rollbacks_total", "Host rollbacks the agent observed.",
           counters_.rollbacks_seen.load());
   counter("graft_agent_etcd_errors_total", "Failed etcd requests.", counters_.etcd_errors.load());

@@ -38,8 +38,12 @@ class RolloutController;
 struct AgentCounters {
   std::atomic<std::uint64_t> deliveries{0};
   std::atomic<std::uint64_t> refusals{0};
-  std::atomic<std::uint64_t> fetch_bytes{0};
+  std::atomic<std::uint64_t> fetch_bytes{0};  // delta and full objects together
   std::atomic<std::uint64_t> fetches{0};
+  std::atomic<std::uint64_t> delta_fetch_bytes{0};
+  std::atomic<std::uint64_t> full_fetch_bytes{0};
+  std::atomic<std::uint64_t> delta_fetches{0};
+  std::atomic<std::uint64_t> delta_fallbacks{0};  // delta route given up for the full object
   std::atomic<std::uint64_t> rollbacks_seen{0};
   std::atomic<std::uint64_t> etcd_errors{0};
 };
@@ -67,6 +71,9 @@ class Agent {
   };
   struct Observed {
     std::string version, state;
+    // The board's counters span every version of the slot: these are their
+    // values when the host was first seen serving `version`.
+    std::uint64_t base_calls = 0, base_errors = 0;
   };
 
   // Reads `prefix` in full, then watches it: `clear` before a full read,
@@ -80,8 +87,14 @@ class Agent {
   struct Verified {
     fleet::ReleaseRecord record;
     Manifest manifest;
-    std::filesystem::path object;
+    std::filesystem::path object;  // the full object, or
+    std::filesystem::path delta;   // the delta (the hosts rebuild the object from their base)
   };
+  // Every host this agent delivers to holds the base object `sha256` in its
+  // store (so a delta will do); false when a host's state folder is unknown.
+  bool hosts_hold_base(const std::string& sha256) const;
+  // A delta bundle some host refused: the release goes again, as the full object.
+  void check_delta_delivery(const std::string& release_key);
   Status deliver_to_inbox(const std::filesystem::path& inbox, const std::string& name,
                           const Verified& v);
   void observe_hosts();
@@ -132,6 +145,9 @@ class Agent {
   int etcd_failures_ = 0;
   std::map<std::string, std::chrono::steady_clock::time_point> retry_at_;  // fetch retries
   std::map<std::string, int> retry_count_;
+  std::map<std::string, std::string> delta_bundles_;  // release key -> delta bundle delivered
+  std::set<std::string> delta_failed_;                // release keys that go as full objects
+  std::set<std::string> fallback_bundles_;            // delta bundles refused, replaced in full
 
   std::mt19937 rng_{std::random_device{}()};
   AgentCounters counters_;

@@ -67,6 +67,14 @@ Status parse_config(const std::string& text, AgentConfig* out) {
       c.run_dir = value;
     } else if (key == "inbox") {
       c.inboxes.emplace_back(value);
+      c.host_states.emplace_back();
+    } else if (key == "host_state") {
+      if (c.inboxes.empty()) return bad(n, "host_state must follow the 'inbox' of its host");
+      if (!c.host_states.back().empty()) {
+        return bad(n, "the inbox " + c.inboxes.back().string() + " already has a host_state");
+      }
+      if (value.empty()) return bad(n, "host_state needs a folder");
+      c.host_states.back() = value;
     } else if (key == "cache_dir") {
       c.cache_dir = value;
     } else if (key == "metrics") {
@@ -79,6 +87,30 @@ Status parse_config(const std::string& text, AgentConfig* out) {
       } catch (...) {
         return bad(n, "lease_ttl must be 2 to 3600 seconds");
       }
+    } else if (key == "etcd_ca") {
+      c.etcd_ca = value;
+    } else if (key == "etcd_cert") {
+      c.etcd_cert = value;
+    } else if (key == "etcd_key") {
+      c.etcd_key = value;
+    } else if (key == "etcd_user") {
+      c.etcd_user = value;
+    } else if (key == "etcd_password_file") {
+      // The password stays out of the configuration file (which is often
+      // world-readable); the file's first line is the password.
+      std::ifstream pw(value);
+      std::string first;
+      if (!pw || !std::getline(pw, first)) {
+        return bad(n, "etcd_password_file '" + value + "' cannot be read");
+      }
+      if (!first.empty() && first.back() == '\r') first.pop_back();
+      if (first.empty()) return bad(n, "etcd_password_file '" + value + "' is empty");
+      c.etcd_password = first;
+    } else if (key == "objects_ca") {
+      if (::access(value.c_str(), R_OK) != 0) {
+        return bad(n, "objects_ca '" + value + "' cannot be read");
+      }
+      c.objects_ca = value;
     } else if (key == "controller") {
       if (value != "on" && value != "off") return bad(n, "controller must be 'on' or 'off'");
       c.controller = value == "on";
@@ -112,8 +144,22 @@ Status parse_config(const std::string& text, AgentConfig* out) {
       return Status(ErrorCode::invalid_argument, "agent config: " + e);
     }
   }
+  if (auto e = fleet::check_tls_files(etcd_options(c)); !e.empty()) {
+    return Status(ErrorCode::invalid_argument, "agent config: " + e);
+  }
   *out = std::move(c);
   return Status();
+}
+
+fleet::EtcdOptions etcd_options(const AgentConfig& c) {
+  fleet::EtcdOptions o;
+  o.endpoints = c.etcd;
+  o.ca_file = c.etcd_ca;
+  o.cert_file = c.etcd_cert;
+  o.key_file = c.etcd_key;
+  o.username = c.etcd_user;
+  o.password = c.etcd_password;
+  return o;
 }
 
 }  // namespace graft::agent

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <ctime>
 
 namespace graft::agent {
@@ -20,9 +21,7 @@ RolloutController::~RolloutController() {
 }
 
 void RolloutController::start() {
-  fleet::EtcdOptions eo;
-  eo.endpoints = config_.etcd;
-  etcd_ = std::make_unique<fleet::EtcdClient>(eo);
+  etcd_ = std::make_unique<fleet::EtcdClient>(etcd_options(config_));
   thread_ = std::thread([this] { run(); });
 }
 
@@ -95,8 +94,9 @@ bool RolloutController::step() {
     const auto rings = fleet::view_rings(d, reports);
     fleet::DesiredState next = d;
     int rolled_back = 0, hosts = 0, ready = 0, machines = 0;
-    std::vector<std::string> halting;
+    std::vector<std::string> halting, erring;
     for (std::size_t i = 0; i < d.active && i < rings.size(); ++i) {
+      erring.insert(erring.end(), rings[i].erring.begin(), rings[i].erring.end());
       rolled_back += rings[i].rolled_back;
       hosts += rings[i].hosts;
       ready += rings[i].on_target;
@@ -108,6 +108,14 @@ bool RolloutController::step() {
       next.halted_by = halting;
       next.note = std::to_string(rolled_back) + " host(s) of ring '" + d.rings[d.active - 1].name +
                   "' rolled " + d.version.to_string() + " back";
+    } else if (!erring.empty()) {
+      next.state = fleet::RolloutState::halted;
+      next.halted_by = erring;
+      char limit[32];
+      std::snprintf(limit, sizeof limit, "%g%%", 100.0 * d.max_error_rate);
+      next.note = std::to_string(erring.size()) + " host(s) of ring '" +
+                  d.rings[d.active - 1].name + "' serve " + d.version.to_string() +
+                  " with an error rate over the limit of " + limit;
     } else if (ready == hosts && (hosts > 0 || machines == 0)) {
       if (d.ring_healthy_since == 0) {
         next.ring_healthy_since = now;

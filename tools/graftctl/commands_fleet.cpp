@@ -10,6 +10,7 @@
 #include "fleet_keys.hpp"
 #include "fleet_view.hpp"
 #include "object_fetch.hpp"
+#include "object_upload.hpp"
 #include "release_record.hpp"
 
 #include <graft/manifest.hpp>
@@ -21,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -40,6 +42,7 @@ using nlohmann::json;
 struct FleetArgs {
   std::string fleet;
   std::string etcd;
+  std::string etcd_ca, etcd_cert, etcd_key, etcd_user, etcd_password_file;
   bool json = false;
 };
 
@@ -48,11 +51,25 @@ int fail(const std::string& command, int code, const std::string& message) {
   return code;
 }
 
+void add_etcd_security(CLI::App* cmd, FleetArgs& a);
+
 void add_common(CLI::App* cmd, FleetArgs& a) {
   cmd->add_option("--fleet", a.fleet, "the fleet's name")->required();
   cmd->add_option("--etcd", a.etcd,
                   "etcd endpoints, comma-separated (default: $GRAFT_ETCD or "
                   "http://127.0.0.1:2379)");
+  add_etcd_security(cmd, a);
+}
+
+// TLS and authentication towards etcd (docs/fleet.md).
+void add_etcd_security(CLI::App* cmd, FleetArgs& a) {
+  cmd->add_option("--etcd-ca", a.etcd_ca, "https: the CA file of etcd's certificate");
+  cmd->add_option("--etcd-cert", a.etcd_cert, "https: a client certificate (with --etcd-key)");
+  cmd->add_option("--etcd-key", a.etcd_key, "https: the client certificate's key");
+  cmd->add_option("--etcd-user", a.etcd_user,
+                  "etcd authentication: the user (with --etcd-password-file)");
+  cmd->add_option("--etcd-password-file", a.etcd_password_file,
+                  "etcd authentication: a file whose first line is the password");
 }
 
 std::unique_ptr<EtcdClient> connect(const FleetArgs& a) {
@@ -65,6 +82,21 @@ std::unique_ptr<EtcdClient> connect(const FleetArgs& a) {
   std::stringstream in(list);
   for (std::string e; std::getline(in, e, ',');) {
     if (!e.empty()) o.endpoints.push_back(e);
+  }
+  o.ca_file = a.etcd_ca;
+  o.cert_file = a.etcd_cert;
+  o.key_file = a.etcd_key;
+  o.username = a.etcd_user;
+  if (!a.etcd_password_file.empty()) {
+    std::ifstream pw(a.etcd_password_file);
+    if (!pw || !std::getline(pw, o.password) || o.password.empty()) {
+      throw std::invalid_argument("--etcd-password-file '" + a.etcd_password_file +
+                                  "' cannot be read or is empty");
+    }
+    if (o.password.back() == '\r') o.password.pop_back();
+  }
+  if (const std::string bad = graft::fleet::check_tls_files(o); !bad.empty()) {
+    throw std::invalid_argument(bad);
   }
   return std::make_unique<EtcdClient>(o);
 }
@@ -108,7 +140,7 @@ int exit_for(const graft::fleet::EtcdStatus& st) {
 
 void add_publish(CLI::App& fleet, Context& ctx) {
   struct Args : FleetArgs {
-    std::string bundle, objects;
+    std::string bundle, objects, objects_ca;
     bool deploy = false;
   };
   auto a = std::make_shared<Args>();
@@ -117,8 +149,11 @@ void add_publish(CLI::App& fleet, Context& ctx) {
   cmd->add_option("BUNDLE", a->bundle, "bundle folder (from graftctl bundle)")->required();
   add_common(cmd, *a);
   cmd->add_option("--objects", a->objects,
-                  "the object store's folder (served over HTTP to the agents)")
+                  "the object store: a folder (served over HTTP to the agents), or an "
+                  "http(s):// URL that takes PUT (e.g. nginx with dav_methods PUT)")
       ->required();
+  cmd->add_option("--objects-ca", a->objects_ca,
+                  "https object store: the CA file of its certificate");
   cmd->add_flag("--deploy", a->deploy,
                 "also make it the fleet's target at once, every machine in one ring "
                 "(otherwise start a staged rollout with 'fleet rollout start')");
@@ -140,29 +175,68 @@ void add_publish(CLI::App& fleet, Context& ctx) {
       ctx.exit_code = fail("publish", kExitRefused, bad);
       return;
     }
+    // The full object always (a machine without the base needs it), and the
+    // delta beside it when the bundle carries one: each checked against the
+    // manifest, then stored by its hash.
+    std::vector<std::pair<fs::path, std::string>> uploads;  // file, sha256
     std::uint64_t size = 0;
+    if (!fs::exists(dir / m.file)) {
+      ctx.exit_code = fail("publish", kExitRefused,
+                           dir.string() + ": carries no full object '" + m.file +
+                               "' (a delta-only bundle): machines without the delta's base "
+                               "need the full object; bundle without --delta-only");
+      return;
+    }
     const std::string sha = graft::fleet::sha256_of_file(dir / m.file, &size);
     if (sha != m.sha256 || size != m.size) {
       ctx.exit_code = fail("publish", kExitRefused,
                            dir.string() + ": '" + m.file + "' does not match its manifest");
       return;
     }
-    // The object, by its hash: written under a temporary name, then renamed.
-    const fs::path store(a->objects);
-    std::error_code ec;
-    fs::create_directories(store, ec);
-    const fs::path tmp = store / ("." + sha + ".tmp");
-    fs::copy_file(dir / m.file, tmp, fs::copy_options::overwrite_existing, ec);
-    if (!ec)
-      fs::permissions(tmp,
-                      fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                          fs::perms::others_read,
-                      ec);
-    if (!ec) fs::rename(tmp, store / sha, ec);
-    if (ec) {
-      ctx.exit_code =
-          fail("publish", kExitError, "object store " + store.string() + ": " + ec.message());
-      return;
+    uploads.emplace_back(dir / m.file, sha);
+    if (m.delta) {
+      std::uint64_t delta_size = 0;
+      const std::string delta_sha = graft::fleet::sha256_of_file(dir / m.delta->file, &delta_size);
+      if (delta_sha != m.delta->sha256 || delta_size != m.delta->size) {
+        ctx.exit_code = fail("publish", kExitRefused,
+                             dir.string() + ": delta '" + m.delta->file +
+                                 "' is missing or does not match its manifest");
+        return;
+      }
+      uploads.emplace_back(dir / m.delta->file, delta_sha);
+    }
+    if (graft::fleet::is_object_store_url(a->objects)) {
+      // Each object by its hash, with HTTP PUT.
+      graft::fleet::ObjectUploadOptions uo;
+      uo.base_url = a->objects;
+      uo.ca_file = a->objects_ca;
+      for (const auto& [file, hash] : uploads) {
+        if (auto st = graft::fleet::upload_object(uo, file, hash); !st) {
+          ctx.exit_code = fail("publish", kExitError, "object store: " + st.message());
+          return;
+        }
+      }
+    } else {
+      // Each object by its hash: written under a temporary name, then renamed.
+      const fs::path store(a->objects);
+      std::error_code ec;
+      fs::create_directories(store, ec);
+      for (const auto& [file, hash] : uploads) {
+        if (ec) break;
+        const fs::path tmp = store / ("." + hash + ".tmp");
+        fs::copy_file(file, tmp, fs::copy_options::overwrite_existing, ec);
+        if (!ec)
+          fs::permissions(tmp,
+                          fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                              fs::perms::others_read,
+                          ec);
+        if (!ec) fs::rename(tmp, store / hash, ec);
+      }
+      if (ec) {
+        ctx.exit_code =
+            fail("publish", kExitError, "object store " + store.string() + ": " + ec.message());
+        return;
+      }
     }
     const FleetKeys keys(a->fleet);
     auto etcd = connect(*a);
@@ -189,6 +263,10 @@ void add_publish(CLI::App& fleet, Context& ctx) {
     }
     std::cout << "published " << m.component << " " << m.version.to_string() << " (" << m.sha256
               << ", " << m.size << " bytes) to fleet " << a->fleet << "\n";
+    if (m.delta) {
+      std::cout << "delta " << m.delta->sha256 << " (" << m.delta->size
+                << " bytes) rebuilds it from base " << m.delta->base_sha256 << "\n";
+    }
     if (a->deploy) {
       DesiredState d;
       d.component = m.component;
@@ -245,6 +323,7 @@ void add_rollout(CLI::App& fleet, Context& ctx) {
   struct StartArgs : FleetArgs {
     std::string component, version, rings = "canary:1%,early:10%,broad:100%", bake = "10m";
     int max_rollbacks = 0;
+    std::string max_error_rate;
   };
   auto s = std::make_shared<StartArgs>();
   CLI::App* start = rollout->add_subcommand("start", "Start rolling a published version out");
@@ -257,6 +336,9 @@ void add_rollout(CLI::App& fleet, Context& ctx) {
                     "how long a ring stays healthy before the next (10m, 30s, 0)");
   start->add_option("--max-rollbacks", s->max_rollbacks,
                     "rollbacks tolerated before the rollout halts itself (default 0)");
+  start->add_option("--max-error-rate", s->max_error_rate,
+                    "halt when a host serving the version errs on more than this share of its "
+                    "calls (5%, 0.5% or 0.05; judged after 50 calls; default: no limit)");
   start->callback([s, &ctx] {
     DesiredState d;
     d.component = s->component;
@@ -277,6 +359,12 @@ void add_rollout(CLI::App& fleet, Context& ctx) {
       return;
     }
     d.max_rollbacks = s->max_rollbacks;
+    if (!s->max_error_rate.empty()) {
+      if (auto st = graft::fleet::parse_error_rate(s->max_error_rate, &d.max_error_rate); !st) {
+        ctx.exit_code = fail("rollout start", kExitUsage, "--max-error-rate: " + st.message());
+        return;
+      }
+    }
     d.started = std::time(nullptr);
     d.note = "started";
     const FleetKeys keys(s->fleet);
@@ -296,9 +384,15 @@ void add_rollout(CLI::App& fleet, Context& ctx) {
       ctx.exit_code = fail("rollout start", exit_for(st), st.message);
       return;
     }
+    std::string limits = ", halts past " + std::to_string(d.max_rollbacks) + " rollback(s)";
+    if (d.max_error_rate >= 0) {
+      char rate[32];
+      std::snprintf(rate, sizeof rate, "%g%%", 100.0 * d.max_error_rate);
+      limits += std::string(" or an error rate over ") + rate;
+    }
     std::cout << "rollout of " << d.component << " " << d.version.to_string()
               << " started: " << graft::fleet::rings_to_string(d.rings) << ", bake "
-              << d.bake_seconds << " s\n";
+              << d.bake_seconds << " s" << limits << "\n";
   });
 
   struct ChangeArgs : FleetArgs {
@@ -380,6 +474,7 @@ void add_revoke(CLI::App& fleet, Context& ctx) {
       ->required();
   cmd->add_option("--fleet", a->fleet, "the fleet's name (publishes to etcd)");
   cmd->add_option("--etcd", a->etcd, "etcd endpoints, comma-separated");
+  add_etcd_security(cmd, *a);
   cmd->add_option("--out", a->out,
                   "write the signed revocation folder here instead (drop it into a host's inbox; "
                   "no etcd needed)");
@@ -470,7 +565,10 @@ void add_status(CLI::App& fleet, Context& ctx) {
                       {"other", r.other},
                       {"unreachable", r.unreachable},
                       {"halting", r.halting},
-                      {"refusals", r.refusals}});
+                      {"erring", r.erring},
+                      {"refusals", r.refusals},
+                      {"fetched_delta_bytes", r.delta_bytes},
+                      {"fetched_full_bytes", r.full_bytes}});
       }
       out.push_back({{"component", d.component},
                      {"version", d.version.to_string()},
@@ -493,6 +591,8 @@ void add_status(CLI::App& fleet, Context& ctx) {
       std::cout << r["component"].get<std::string>() << " " << r["version"].get<std::string>()
                 << ": " << r["state"].get<std::string>() << " (" << r["note"].get<std::string>()
                 << ")\n";
+      for (const auto& h : r["halted_by"])
+        std::cout << "  halted by " << h.get<std::string>() << "\n";
       TextTable t({"RING", "REACHED", "MACHINES", "HOSTS", "ON TARGET", "PROBATION", "PENDING",
                    "ROLLED BACK", "OTHER", "UNREACHABLE"});
       for (const auto& ring : r["rings"]) {
@@ -507,11 +607,19 @@ void add_status(CLI::App& fleet, Context& ctx) {
       }
       t.print(std::cout);
       for (const auto& ring : r["rings"]) {
+        const auto delta = ring["fetched_delta_bytes"].get<std::uint64_t>();
+        const auto full = ring["fetched_full_bytes"].get<std::uint64_t>();
+        if (delta + full != 0) {
+          std::cout << "  " << ring["ring"].get<std::string>() << " fetched " << delta
+                    << " bytes as deltas, " << full << " as full objects\n";
+        }
         for (const auto& m : ring["unreachable"])
           std::cout << "  unreachable: " << m.get<std::string>()
                     << " (no report: its lease ran out)\n";
         for (const auto& h : ring["halting"])
           std::cout << "  rolled back on " << h.get<std::string>() << "\n";
+        for (const auto& h : ring["erring"])
+          std::cout << "  error rate over the limit: " << h.get<std::string>() << "\n";
         for (const auto& f : ring["refusals"])
           std::cout << "  refused: " << f.get<std::string>() << "\n";
       }
