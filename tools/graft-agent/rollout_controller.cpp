@@ -94,8 +94,10 @@ bool RolloutController::step() {
     const auto rings = fleet::view_rings(d, reports);
     fleet::DesiredState next = d;
     int rolled_back = 0, hosts = 0, ready = 0, machines = 0;
-    std::vector<std::string> halting, erring;
+    std::vector<std::string> halting, erring, unreachable;
     for (std::size_t i = 0; i < d.active && i < rings.size(); ++i) {
+      unreachable.insert(unreachable.end(), rings[i].unreachable.begin(),
+                         rings[i].unreachable.end());
       erring.insert(erring.end(), rings[i].erring.begin(), rings[i].erring.end());
       rolled_back += rings[i].rolled_back;
       hosts += rings[i].hosts;
@@ -116,6 +118,14 @@ bool RolloutController::step() {
       next.note = std::to_string(erring.size()) + " host(s) of ring '" +
                   d.rings[d.active - 1].name + "' serve " + d.version.to_string() +
                   " with an error rate over the limit of " + limit;
+    } else if (!unreachable.empty()) {
+      // A machine of the ring with no live report (an agent restarting, or
+      // dead): its hosts are unaccounted for, so the ring is not done. A
+      // retired machine's known/ key is deleted by the operator.
+      next.ring_healthy_since = 0;
+      next.note = "waiting for " + std::to_string(unreachable.size()) +
+                  " unreachable machine(s) of the active rings: " + unreachable.front() +
+                  (unreachable.size() > 1 ? ", ..." : "");
     } else if (ready == hosts && (hosts > 0 || machines == 0)) {
       if (d.ring_healthy_since == 0) {
         next.ring_healthy_since = now;
