@@ -123,6 +123,40 @@ TEST(FleetFaults, KillingTheLeadingControllerHandsOverAndTheRolloutCompletesOnce
   EXPECT_EQ(count_in(logs, "every ring serves 1.1.0"), 1u) << logs;
 }
 
+TEST(FleetFaults, ARingWithAnUnreachableMachineIsNeitherPromotedNorCompleted) {
+  FleetOptions o;
+  o.machines = 3;
+  o.hosts_per_machine = 1;
+  o.labels = {"canary", "canary", "canary"};
+  o.lease_ttl = 3;
+  FleetWorld w(o);
+  // machine-1's agent dies before the rollout: its known/ key stays, its
+  // reports go with its lease. The other two canaries take the version.
+  FleetWorld::Machine& dead = *w.machines()[1];
+  dead.agent.kill_hard();
+  dead.agent.reap();
+  start_rollout(w, "1s");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const json s = w.status("greeter");
+        return s.is_object() &&
+               s.value("note", std::string()).find("unreachable machine") != std::string::npos &&
+               s.value("note", std::string()).find(dead.id) != std::string::npos;
+      },
+      kDeadline))
+      << w.status("greeter").dump(2) << w.logs();
+  // Held in the canary ring, whose reachable hosts all serve it: with only
+  // the reporting hosts counted, it would have been promoted and completed.
+  EXPECT_EQ(state_of(w), "rolling") << w.status("greeter").dump(2);
+  EXPECT_EQ(w.status("greeter")["active_rings"], 1) << w.status("greeter").dump(2);
+  EXPECT_EQ(count_in(w.logs(), "promoted to ring 'broad'"), 0u);
+  // Back, it catches up, and the rollout goes on to the end.
+  w.start_agent(dead);
+  ASSERT_TRUE(wait_until([&] { return state_of(w) == "complete"; }, kDeadline))
+      << w.status("greeter").dump(2) << w.logs();
+  EXPECT_EQ(w.hosts_serving("1.1.0"), w.host_count());
+}
+
 TEST(FleetFaults, WithEtcdDownHostsKeepServingAndTheRolloutResumesAfter) {
   FleetOptions o;
   o.etcd_members = 3;

@@ -80,9 +80,10 @@ void RolloutController::lead(std::int64_t lease) {
 }
 
 bool RolloutController::step() {
-  std::vector<fleet::KeyValue> desired, reports;
+  std::vector<fleet::KeyValue> desired, reports, known;
   if (!etcd_->range(keys_.desired(), fleet::prefix_end(keys_.desired()), &desired).ok() ||
-      !etcd_->range(keys_.machines(), fleet::prefix_end(keys_.machines()), &reports).ok()) {
+      !etcd_->range(keys_.machines(), fleet::prefix_end(keys_.machines()), &reports).ok() ||
+      !etcd_->range(keys_.known(), fleet::prefix_end(keys_.known()), &known).ok()) {
     return true;  // etcd unreachable: keep the lease ticking and try again
   }
   const std::time_t now = std::time(nullptr);
@@ -91,7 +92,8 @@ bool RolloutController::step() {
     if (!fleet::DesiredState::parse(kv.value, &d) || d.state != fleet::RolloutState::rolling) {
       continue;
     }
-    const auto rings = fleet::view_rings(d, reports);
+    // Known machines without a live report count as unreachable.
+    const auto rings = fleet::view_rings(d, reports, known);
     fleet::DesiredState next = d;
     int rolled_back = 0, hosts = 0, ready = 0, machines = 0;
     std::vector<std::string> halting, erring, unreachable;
