@@ -45,6 +45,7 @@ Status commit_incoming(const fs::path& dir, int fd, const std::string& tmpl,
     out->sha256 = hex;
     out->size = size;
     out->source = file;
+    out->written = false;
     return Status();
   } else {
     if (detail::io().fsync(fd) != 0) {
@@ -74,6 +75,7 @@ Status commit_incoming(const fs::path& dir, int fd, const std::string& tmpl,
   out->sha256 = hex;
   out->size = size;
   out->source = file;
+  out->written = true;
   return Status();
 }
 
@@ -198,14 +200,16 @@ void ArtifactStore::remove(const std::string& sha256) const {
 }
 
 Status ArtifactStore::put_beside(const std::string& sha256, const char* suffix,
-                                 std::string_view content, bool sync_folder) const {
+                                 std::string_view content, bool sync_folder, bool* written) const {
   const fs::path file = dir_ / (sha256 + suffix);
+  if (written != nullptr) *written = false;
   std::string existing;
   detail::UntrustedFile f = detail::UntrustedFile::open(file, content.size());
   if (f.read_all(&existing) && existing == content) {
     if (sync_folder) return this->sync_folder();
     return Status();
   }
+  if (written != nullptr) *written = true;
   std::string error;
   if (!detail::write_file_atomically(file, std::string(content), &error, 0600, sync_folder)) {
     return Status(ErrorCode::io_error, "store: " + error);

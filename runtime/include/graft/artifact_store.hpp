@@ -21,6 +21,8 @@ struct Artifact {
   std::string sha256;          // lower-case hex of the copy's content
   std::uint64_t size = 0;
   std::filesystem::path source;  // where it was copied from
+  // put: this call wrote the copy (false: an intact copy was there already).
+  bool written = false;
 };
 
 class ArtifactStore {
@@ -66,8 +68,9 @@ class ArtifactStore {
   static constexpr const char* kOwnSuffix = ".own";
   // A file with that exact content already there is kept as it is (it was
   // fsynced before it got its name).
+  // `written`, when given, says whether this call wrote the file.
   Status put_beside(const std::string& sha256, const char* suffix, std::string_view content,
-                    bool sync_folder = true) const;
+                    bool sync_folder = true, bool* written = nullptr) const;
   Status get_beside(const std::string& sha256, const char* suffix, std::uint64_t max_size,
                     std::string* content) const;
 

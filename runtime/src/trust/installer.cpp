@@ -652,18 +652,29 @@ Status Installer::Impl::stage(PreparedInstall::Data& d) {
     return refuse(s, bundle_dir, m.component, version, d.by);
   }
   // What was signed stays signed on disk: restore() checks these again.
+  bool written = d.artifact.written;
   for (const auto& [suffix, content] :
        {std::pair{ArtifactStore::kManifestSuffix, &d.opened.manifest_text},
         std::pair{ArtifactStore::kSignatureSuffix, &d.opened.signature_text}}) {
-    if (Status s = store.put_beside(d.artifact.sha256, suffix, *content, /*sync_folder=*/false);
+    bool this_written = false;
+    if (Status s = store.put_beside(d.artifact.sha256, suffix, *content, /*sync_folder=*/false,
+                                    &this_written);
         !s) {
       d.release(true);
       return refuse(
           Status(s.code(), "bundle '" + printable(bundle_dir.string()) + "': " + s.message()),
           bundle_dir, m.component, version, d.by);
     }
+    written |= this_written;
   }
-  if (Status s = store.sync_folder(); !s) {
+  // Nothing written, and a record names the copy: all three files were
+  // durable before that record was saved (this same fsync ran first).
+  bool recorded = false;
+  {
+    std::lock_guard state_lock(core->state_mu);
+    recorded = core->recorded_anywhere(d.artifact.sha256);
+  }
+  if (Status s = written || !recorded ? store.sync_folder() : Status(); !s) {
     d.release(true);
     return refuse(
         Status(s.code(), "bundle '" + printable(bundle_dir.string()) + "': " + s.message()),
