@@ -27,13 +27,26 @@ std::string errno_text(int err) {
 // copy already there) and verifies the stored copy.
 Status commit_incoming(const fs::path& dir, int fd, const std::string& tmpl,
                        detail::TempFileGuard& tmp_guard, const std::string& hex, std::uint64_t size,
-                       const fs::path& file, Artifact* out) {
+                       const fs::path& file, Artifact* out, bool sync_folder) {
   const fs::path final_path = dir / (hex + ".so");
 
   std::uint64_t existing_size = 0;
-  if (fs::exists(final_path) && sha256_file(final_path, &existing_size) == hex) {
-    // Same content already stored (and intact): keep that copy, it may be
-    // mapped; the new temporary copy is dropped unsynced (by tmp_guard).
+  if (fs::exists(final_path) && sha256_file(final_path, &existing_size) == hex &&
+      existing_size == size) {
+    // Same content already stored (and intact, just hashed): keep that
+    // copy, it may be mapped; the new temporary copy is dropped unsynced (by
+    // tmp_guard). It was fsynced before it got its name; the folder is
+    // synced again below, in case the rename that named it was not yet.
+    if (sync_folder && !detail::fsync_dir(dir)) {
+      return Status(ErrorCode::io_error,
+                    "fsync of store '" + dir.string() + "': " + errno_text(errno));
+    }
+    out->path = final_path;
+    out->sha256 = hex;
+    out->size = size;
+    out->source = file;
+    out->written = false;
+    return Status();
   } else {
     if (detail::io().fsync(fd) != 0) {
       return Status(ErrorCode::io_error,
@@ -44,7 +57,10 @@ Status commit_incoming(const fs::path& dir, int fd, const std::string& tmpl,
                     "rename into store '" + final_path.string() + "': " + errno_text(errno));
     }
     tmp_guard.release();
-    detail::fsync_dir(dir);
+    if (sync_folder && !detail::fsync_dir(dir)) {
+      return Status(ErrorCode::io_error,
+                    "fsync of store '" + dir.string() + "': " + errno_text(errno));
+    }
   }
 
   // Verify the copy that will be loaded, not the bytes we think we wrote.
@@ -59,6 +75,7 @@ Status commit_incoming(const fs::path& dir, int fd, const std::string& tmpl,
   out->sha256 = hex;
   out->size = size;
   out->source = file;
+  out->written = true;
   return Status();
 }
 
@@ -83,8 +100,8 @@ Status ArtifactStore::put(const fs::path& file, Artifact* out) const {
   return put(src.fd(), file, kMaxObjectSize, out);
 }
 
-Status ArtifactStore::put(int src_fd, const fs::path& file, std::uint64_t max_size,
-                          Artifact* out) const {
+Status ArtifactStore::put(int src_fd, const fs::path& file, std::uint64_t max_size, Artifact* out,
+                          bool sync_folder) const {
   if (::lseek(src_fd, 0, SEEK_SET) != 0) {
     return Status(ErrorCode::io_error,
                   "reading '" + printable(file.string()) + "': " + errno_text(errno));
@@ -120,11 +137,12 @@ Status ArtifactStore::put(int src_fd, const fs::path& file, std::uint64_t max_si
                     "writing into store '" + dir_.string() + "': " + errno_text(errno));
     }
   }
-  return commit_incoming(dir_, dst.get(), tmpl, tmp_guard, hash.hex(), size, file, out);
+  return commit_incoming(dir_, dst.get(), tmpl, tmp_guard, hash.hex(), size, file, out,
+                         sync_folder);
 }
 
-Status ArtifactStore::put_bytes(std::string_view data, const fs::path& source,
-                                Artifact* out) const {
+Status ArtifactStore::put_bytes(std::string_view data, const fs::path& source, Artifact* out,
+                                bool sync_folder) const {
   std::string tmpl = (dir_ / ".incoming.XXXXXX").string();
   detail::UniqueFd dst(::mkstemp(tmpl.data()));
   if (!dst) {
@@ -137,7 +155,16 @@ Status ArtifactStore::put_bytes(std::string_view data, const fs::path& source,
                   "writing into store '" + dir_.string() + "': " + errno_text(errno));
   }
   const std::string hex = sha256_hex(data.data(), data.size());
-  return commit_incoming(dir_, dst.get(), tmpl, tmp_guard, hex, data.size(), source, out);
+  return commit_incoming(dir_, dst.get(), tmpl, tmp_guard, hex, data.size(), source, out,
+                         sync_folder);
+}
+
+Status ArtifactStore::sync_folder() const {
+  if (!detail::fsync_dir(dir_)) {
+    return Status(ErrorCode::io_error,
+                  "fsync of store '" + dir_.string() + "': " + errno_text(errno));
+  }
+  return Status();
 }
 
 Status ArtifactStore::get(const std::string& sha256, Artifact* out) const {
@@ -173,9 +200,18 @@ void ArtifactStore::remove(const std::string& sha256) const {
 }
 
 Status ArtifactStore::put_beside(const std::string& sha256, const char* suffix,
-                                 std::string_view content) const {
+                                 std::string_view content, bool sync_folder, bool* written) const {
+  const fs::path file = dir_ / (sha256 + suffix);
+  if (written != nullptr) *written = false;
+  std::string existing;
+  detail::UntrustedFile f = detail::UntrustedFile::open(file, content.size());
+  if (f.read_all(&existing) && existing == content) {
+    if (sync_folder) return this->sync_folder();
+    return Status();
+  }
+  if (written != nullptr) *written = true;
   std::string error;
-  if (!detail::write_file_atomically(dir_ / (sha256 + suffix), std::string(content), &error)) {
+  if (!detail::write_file_atomically(file, std::string(content), &error, 0600, sync_folder)) {
     return Status(ErrorCode::io_error, "store: " + error);
   }
   return Status();

@@ -57,7 +57,7 @@ bool fsync_dir(const std::filesystem::path& dir) {
 }
 
 bool write_file_atomically(const std::filesystem::path& file, const std::string& content,
-                           std::string* error, unsigned mode) {
+                           std::string* error, unsigned mode, bool sync_folder) {
   const std::filesystem::path dir = file.parent_path().empty() ? "." : file.parent_path();
   std::string tmpl = (dir / ("." + file.filename().string() + ".XXXXXX")).string();
   UniqueFd fd(::mkstemp(tmpl.data()));
@@ -81,7 +81,7 @@ bool write_file_atomically(const std::filesystem::path& file, const std::string&
     return false;
   }
   guard.release();
-  if (!fsync_dir(dir)) {
+  if (sync_folder && !fsync_dir(dir)) {
     *error = "fsync of folder '" + dir.string() + "': " + std::strerror(errno);
     return false;
   }

@@ -32,8 +32,10 @@ bool fsync_dir(const std::filesystem::path& dir);
 // Replaces `file` with `content` so that a crash leaves the old content or
 // the new, never a mix: temp file, fsync, rename, fsync of the folder. On
 // failure returns false and, in `error`, what failed.
+// With sync_folder false, the folder's fsync is left to the caller (who
+// writes several files there and syncs it once).
 bool write_file_atomically(const std::filesystem::path& file, const std::string& content,
-                           std::string* error, unsigned mode = 0600);
+                           std::string* error, unsigned mode = 0600, bool sync_folder = true);
 // Reads a whole file; false (with `error`) if it cannot.
 bool read_whole_file(const std::filesystem::path& file, std::string* out, std::string* error);
 

@@ -21,6 +21,8 @@ struct Artifact {
   std::string sha256;          // lower-case hex of the copy's content
   std::uint64_t size = 0;
   std::filesystem::path source;  // where it was copied from
+  // put: this call wrote the copy (false: an intact copy was there already).
+  bool written = false;
 };
 
 class ArtifactStore {
@@ -39,12 +41,17 @@ class ArtifactStore {
   // Stores `data` (an object rebuilt in memory, already checked against a
   // signed manifest) the same way: the copy is read back and verified.
   // `source` says where it came from, for messages.
-  Status put_bytes(std::string_view data, const std::filesystem::path& source, Artifact* out) const;
+  Status put_bytes(std::string_view data, const std::filesystem::path& source, Artifact* out,
+                   bool sync_folder = true) const;
   // The same from a file the caller has open and checked (read from its
   // start, at most `max_size` bytes): what was verified is what is copied,
   // with no second open by name. `source` names it in messages.
-  Status put(int fd, const std::filesystem::path& source, std::uint64_t max_size,
-             Artifact* out) const;
+  // Every put is durable when it returns (the copy fsynced, the folder
+  // too). With sync_folder false the folder's fsync is left to the caller,
+  // who stores several files and then calls sync_folder() once.
+  Status put(int fd, const std::filesystem::path& source, std::uint64_t max_size, Artifact* out,
+             bool sync_folder = true) const;
+  Status sync_folder() const;
   // Looks up a stored artifact by hash and verifies its content again.
   Status get(const std::string& sha256, Artifact* out) const;
   // Removes a stored artifact and the files kept beside it (no error if
@@ -59,7 +66,11 @@ class ArtifactStore {
   static constexpr const char* kManifestSuffix = ".manifest.json";
   static constexpr const char* kSignatureSuffix = ".manifest.sig";
   static constexpr const char* kOwnSuffix = ".own";
-  Status put_beside(const std::string& sha256, const char* suffix, std::string_view content) const;
+  // A file with that exact content already there is kept as it is (it was
+  // fsynced before it got its name).
+  // `written`, when given, says whether this call wrote the file.
+  Status put_beside(const std::string& sha256, const char* suffix, std::string_view content,
+                    bool sync_folder = true, bool* written = nullptr) const;
   Status get_beside(const std::string& sha256, const char* suffix, std::uint64_t max_size,
                     std::string* content) const;
 

@@ -52,6 +52,25 @@ struct InstallOutcome {
   std::string note;              // the slot's extra words, e.g. why state was not carried
 };
 
+// A bundle that Installer::prepare() verified and copied into the store,
+// ready for Installer::install_prepared(). While it lives, its store copy
+// is not pruned. Move-only.
+class PreparedInstall {
+ public:
+  PreparedInstall();
+  ~PreparedInstall();
+  PreparedInstall(PreparedInstall&&) noexcept;
+  PreparedInstall& operator=(PreparedInstall&&) noexcept;
+  // The component its signed manifest names (empty when the bundle could
+  // not be read that far).
+  const std::string& component() const noexcept;
+
+ private:
+  friend class Installer;
+  struct Data;
+  std::unique_ptr<Data> data_;
+};
+
 class Installer {
  public:
   // Reads the trusted keys and <state_dir>/installed.json. Throws graft::Error
@@ -77,6 +96,18 @@ class Installer {
   // is journaled and logged once.
   Status install(const std::filesystem::path& bundle_dir, const SwapOptions& options = {},
                  InstallOutcome* outcome = nullptr);
+  // install() in its two halves, for a host that runs one change per
+  // component at a time but must not hold a component's rollback or commit
+  // behind the slow part of an install (ControlPlane does this).
+  // prepare(): every check of the bundle, the version policy against what
+  // serves now, and the store copy made durable; nothing a caller sees
+  // changes. install_prepared(): under the component's lock, the version
+  // policy again (a rollback may have run in between), then the load and
+  // the swap. Refusals of either half are on record as install()'s are.
+  Status prepare(const std::filesystem::path& bundle_dir, std::string_view by, PreparedInstall* out,
+                 InstallOutcome* outcome = nullptr);
+  Status install_prepared(PreparedInstall& prepared, const SwapOptions& options = {},
+                          InstallOutcome* outcome = nullptr);
   // Back to the recorded previous version, and only there: the one kept
   // loaded in probation, or its store copy after a commit or a restart.
   // A rollback clears the record of a previous version, so a second one is

@@ -141,6 +141,10 @@ struct ControlPlane::Impl {
   std::mutex publish_mu;  // the refresher and a finished change both publish
   control::RequestOutcomes outcomes;
   std::unique_ptr<control::ChangeLanes> lanes;
+  // Where an install's slow half runs (verify, store copy, fsync), one lane
+  // per component too, so that its lane in `lanes` is taken only for the
+  // switch: a rollback or commit of the same component does not wait for it.
+  std::unique_ptr<control::ChangeLanes> preparing;
   std::unique_ptr<control::SerialWorker> worker;  // the inbox's intake
   std::unique_ptr<control::Inbox> inbox;
   std::unique_ptr<control::ControlServer> server;
@@ -272,43 +276,97 @@ struct ControlPlane::Impl {
           break;
       }
     }
+    auto answer = [this, r, reply](std::string payload) {
+      if (r.id != 0) outcomes.finish(r.id, payload);
+      reply(std::move(payload));
+    };
+    auto stopping = [r, answer] {
+      answer(control::encode_error_reply(r.id, control::kKindBusy, "stopping",
+                                         "the host is shutting down; not applied"));
+    };
+    if (r.command == Command::install) {
+      // The slow half first, off the component's lane; then the switch on it.
+      if (!preparing->post(r.component, [this, r, answer, stopping] {
+            auto prepared = std::make_shared<PreparedInstall>();
+            if (std::optional<std::string> refused = prepare_install(r, prepared.get())) {
+              answer(std::move(*refused));
+              return;
+            }
+            if (!lanes->post(prepared->component(), [this, r, prepared, answer] {
+                  std::string payload = finish_install(r, *prepared);
+                  publish_now();
+                  answer(std::move(payload));
+                })) {
+              stopping();
+            }
+          })) {
+        stopping();
+      }
+      return;
+    }
     const std::string lane = r.command == Command::approve ? std::string("approve") : r.component;
-    const bool posted = lanes->post(lane, [this, r, reply] {
+    const bool posted = lanes->post(lane, [this, r, answer] {
       std::string payload = change(r);
       publish_now();
-      if (r.id != 0) outcomes.finish(r.id, payload);
-      reply(std::move(payload));
+      answer(std::move(payload));
     });
-    if (!posted) {
-      std::string payload = control::encode_error_reply(r.id, control::kKindBusy, "stopping",
-                                                        "the host is shutting down; not applied");
-      if (r.id != 0) outcomes.finish(r.id, payload);
-      reply(std::move(payload));
+    if (!posted) stopping();
+  }
+
+  // A reply when the request's deadline passed before the host could start
+  // it (put on record as a refusal); nothing otherwise.
+  std::optional<std::string> expired(const Request& r) {
+    if (r.deadline_ms == 0 || monotonic_ms_now() < r.deadline_ms) return std::nullopt;
+    const std::string what = std::string(to_string(r.command)) + " " +
+                             (r.command == Command::install || r.command == Command::approve
+                                  ? (r.all ? std::string("--all") : r.bundle)
+                                  : r.component);
+    const std::string why = "request " + std::to_string(r.id) + " (" + what +
+                            ") expired before the host could start it; not applied";
+    installer.record_refusal("request_expired", why, r.component, "operator",
+                             r.command == Command::install ? fs::path(r.bundle) : fs::path());
+    return control::encode_error_reply(r.id, control::kKindExpired, "request_expired", why);
+  }
+
+  // An install's slow half: the deadline, then Installer::prepare (its
+  // refusals are on record). A reply when it ends the request here.
+  std::optional<std::string> prepare_install(const Request& r, PreparedInstall* prepared) {
+    try {
+      if (std::optional<std::string> reply = expired(r)) return reply;
+      if (Status st = installer.prepare(fs::absolute(r.bundle), "operator", prepared); !st.ok()) {
+        return error_reply(r.id, st);
+      }
+      return std::nullopt;
+    } catch (const std::exception& e) {
+      logger->error("control: install failed: {}", e.what());
+      return control::encode_error_reply(r.id, control::kKindInternal, "internal", e.what());
+    }
+  }
+
+  // An install's switch, on the component's lane.
+  std::string finish_install(const Request& r, PreparedInstall& prepared) {
+    try {
+      const fs::path bundle = fs::absolute(r.bundle);
+      SwapOptions swap;
+      swap.by = "operator";
+      swap.mode = swap_mode(r.mode);
+      InstallOutcome out;
+      if (Status st = installer.install_prepared(prepared, swap, &out); !st.ok()) {
+        return error_reply(r.id, st);
+      }
+      json result;
+      describe_install(bundle, "operator", out, &result);
+      return ok_reply(r.id, result);
+    } catch (const std::exception& e) {
+      logger->error("control: install failed: {}", e.what());
+      return control::encode_error_reply(r.id, control::kKindInternal, "internal", e.what());
     }
   }
 
   std::string change(const Request& r) {
     try {
-      if (r.deadline_ms != 0 && monotonic_ms_now() >= r.deadline_ms) {
-        const std::string what = std::string(to_string(r.command)) + " " +
-                                 (r.command == Command::install || r.command == Command::approve
-                                      ? (r.all ? std::string("--all") : r.bundle)
-                                      : r.component);
-        const std::string why = "request " + std::to_string(r.id) + " (" + what +
-                                ") expired before the host could start it; not applied";
-        installer.record_refusal("request_expired", why, r.component, "operator",
-                                 r.command == Command::install ? fs::path(r.bundle) : fs::path());
-        return control::encode_error_reply(r.id, control::kKindExpired, "request_expired", why);
-      }
+      if (std::optional<std::string> reply = expired(r)) return std::move(*reply);
       switch (r.command) {
-        case Command::install: {
-          json result;
-          if (Status st = install(fs::absolute(r.bundle), "operator", swap_mode(r.mode), &result);
-              !st.ok()) {
-            return error_reply(r.id, st);
-          }
-          return ok_reply(r.id, result);
-        }
         case Command::rollback: {
           InstallOutcome out;
           if (Status st = installer.rollback(r.component, "operator", swap_mode(r.mode), &out);
@@ -364,6 +422,13 @@ struct ControlPlane::Impl {
     swap.mode = mode;
     InstallOutcome out;
     if (Status st = installer.install(bundle, swap, &out); !st.ok()) return st;
+    describe_install(bundle, by, out, result);
+    return {};
+  }
+
+  // Logs an install that happened and describes it for the reply.
+  void describe_install(const fs::path& bundle, std::string_view by, const InstallOutcome& out,
+                        json* result) {
     if (!out.already_serving) {
       logger->info("control: installed {} {} over {} from {} (by {}, {}){}",
                    printable(out.component), out.version, out.from, printable(bundle.string()), by,
@@ -373,7 +438,6 @@ struct ControlPlane::Impl {
     (*result)["pid"] = pid;
     (*result)["name"] = options.host_name;
     (*result)["bundle"] = bundle.string();
-    return {};
   }
 
   std::string approve(const Request& r) {
@@ -544,6 +608,7 @@ ControlPlane::ControlPlane(Runtime& runtime, Installer& installer, ControlOption
   });
   m.worker = std::make_unique<control::SerialWorker>();
   m.lanes = std::make_unique<control::ChangeLanes>();
+  m.preparing = std::make_unique<control::ChangeLanes>();
   try {
     if (!m.options.inbox_dir.empty()) {
       control::InboxOptions io;
@@ -573,6 +638,7 @@ ControlPlane::ControlPlane(Runtime& runtime, Installer& installer, ControlOption
         },
         so, m.logger);
   } catch (...) {
+    m.preparing->stop();
     m.lanes->stop();
     m.worker->stop();
     m.inbox.reset();
@@ -594,7 +660,9 @@ ControlPlane::~ControlPlane() {
   Impl& m = *impl_;
   // The changes already asked for finish (their replies still reach the
   // socket; jobs posted from now on are dropped), then the inbox, the
-  // socket and the board go.
+  // socket and the board go. Installs being prepared first: they hand
+  // their switch to a lane.
+  m.preparing->stop();
   m.lanes->stop();
   m.worker->stop();
   m.inbox.reset();

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 
 namespace graft {
 namespace fs = std::filesystem;
@@ -90,6 +91,9 @@ struct InstallerCore {
   Journal journal;
   std::mutex state_mu;
   InstalledState state;
+  // Store copies that prepared installs hold (PreparedInstall), under
+  // state_mu: not removed while held, though nothing records them yet.
+  std::multiset<std::string> preparing;
 
   std::size_t kept_versions;
 
@@ -243,9 +247,15 @@ struct InstallerCore {
     // leaves a stray file, never a recorded version without its file.
     if (last_save) {
       for (const std::string& sha : dropped) {
-        if (!recorded_anywhere(sha)) runtime.store().remove(sha);
+        if (removable(sha)) runtime.store().remove(sha);
       }
     }
+  }
+
+  // Under state_mu: whether the store may drop `sha` (no record names it
+  // and no prepared install holds it).
+  bool removable(const std::string& sha) const {
+    return preparing.count(sha) == 0 && !recorded_anywhere(sha);
   }
 
   bool recorded_anywhere(const std::string& sha) const {
@@ -315,6 +325,13 @@ struct Installer::Impl {
   std::map<std::string, std::string> unverified_floor;
 
   Runtime& runtime() { return core->runtime; }
+
+  // The halves of an install (Installer::prepare, install_prepared).
+  bool already_serving(const Manifest& m, const fs::path& bundle_dir, const std::string& by,
+                       InstallOutcome& out);
+  Status stage(PreparedInstall::Data& d);
+  Status prepare(const fs::path& bundle_dir, const std::string& by, bool allow_older,
+                 PreparedInstall* prepared, InstallOutcome& out);
 
   // Every refusal of the Installer (and those a caller hands to
   // record_refusal) goes through here: one journal line and one log line.
@@ -516,56 +533,93 @@ Status Installer::check(const fs::path& bundle_dir, std::string_view by, Verifie
   return s;
 }
 
-Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options,
-                          InstallOutcome* outcome) {
-  InstallOutcome local;
-  InstallOutcome& out = outcome != nullptr ? *outcome : local;
-  out = InstallOutcome();
-  Manifest m;
-  BundleVerifier::Opened opened;
-  Status verified = impl_->core->verifier.verify_and_open(bundle_dir, &m, nullptr, &opened);
-  // The descriptor that was hashed is the one copied into the store.
-  const detail::UniqueFd object(opened.object_fd);
-  if (Status s = verified; !s) {
-    return impl_->refuse(s, bundle_dir, m.component,
-                         m.component.empty() ? "" : m.version.to_string(), options.by);
+struct PreparedInstall::Data {
+  std::shared_ptr<InstallerCore> core;
+  fs::path bundle_dir;
+  std::string by;
+  bool allow_older = false;
+  Manifest manifest;
+  BundleVerifier::Opened opened;  // the signed texts; the object's descriptor below
+  detail::UniqueFd object;
+  Artifact artifact;  // the store copy; empty until staged
+  bool held = false;  // artifact.sha256 (or the manifest's) is in core->preparing
+
+  void hold(const std::string& sha) {
+    std::lock_guard lock(core->state_mu);
+    core->preparing.insert(sha);
+    held = true;
   }
-  std::lock_guard lock(impl_->lock_for(m.component));
-  const std::string version = m.version.to_string();
-  out.component = m.component;
-  SlotCore* slot = impl_->runtime().find(m.component);
-  const std::optional<Version> serving = slot != nullptr ? slot->serving_version() : std::nullopt;
-  if (serving) out.from = serving->to_string();
-  if (serving && *serving == m.version) {
-    // The exact build that serves (same recorded sha256): nothing to do,
-    // so that automation can re-run an install safely.
-    std::lock_guard state_lock(impl_->core->state_mu);
-    auto it = impl_->core->state.components.find(m.component);
-    if (it != impl_->core->state.components.end()) {
-      auto h = it->second.hashes.find(version);
-      if (h != it->second.hashes.end() && h->second == m.sha256) {
-        out.version = version;
-        out.already_serving = true;
-        impl_->runtime().logger().info(
-            "[{} {}] already serving this build (sha256 {}); bundle {} "
-            "not installed again (by {})",
-            m.component, version, m.sha256, bundle_dir.string(), options.by);
-        return Status();
-      }
+  // The copy is no longer held; dropped when nothing else names it either.
+  void release(bool drop_copy) {
+    if (!held) return;
+    std::lock_guard lock(core->state_mu);
+    core->preparing.erase(core->preparing.find(manifest.sha256));
+    held = false;
+    if (drop_copy && !artifact.sha256.empty() && core->removable(artifact.sha256)) {
+      core->runtime.store().remove(artifact.sha256);
     }
   }
-  if (Status s = impl_->check_policy(m, bundle_dir, options.allow_older, nullptr); !s) {
-    return impl_->refuse(s, bundle_dir, m.component, version, options.by);
+  ~Data() { release(false); }
+};
+
+PreparedInstall::PreparedInstall() = default;
+PreparedInstall::~PreparedInstall() = default;
+PreparedInstall::PreparedInstall(PreparedInstall&&) noexcept = default;
+PreparedInstall& PreparedInstall::operator=(PreparedInstall&&) noexcept = default;
+
+const std::string& PreparedInstall::component() const noexcept {
+  static const std::string none;
+  return data_ ? data_->manifest.component : none;
+}
+
+// The exact build that serves (same version and recorded sha256): nothing
+// to do, so that automation can re-run an install safely.
+bool Installer::Impl::already_serving(const Manifest& m, const fs::path& bundle_dir,
+                                      const std::string& by, InstallOutcome& out) {
+  SlotCore* slot = runtime().find(m.component);
+  const std::optional<Version> serving = slot != nullptr ? slot->serving_version() : std::nullopt;
+  out.component = m.component;
+  out.from = serving ? serving->to_string() : std::string();
+  if (!serving || *serving != m.version) return false;
+  const std::string version = m.version.to_string();
+  {
+    std::lock_guard state_lock(core->state_mu);
+    auto it = core->state.components.find(m.component);
+    if (it == core->state.components.end()) return false;
+    auto h = it->second.hashes.find(version);
+    if (h == it->second.hashes.end() || h->second != m.sha256) return false;
   }
+  out.version = version;
+  out.already_serving = true;
+  runtime().logger().info(
+      "[{} {}] already serving this build (sha256 {}); bundle {} not installed again (by {})",
+      m.component, version, m.sha256, bundle_dir.string(), by);
+  return true;
+}
+
+// The version policy, then the store copy and the signed texts beside it,
+// made durable with one fsync of the store's folder: all of it before any
+// record names the copy.
+Status Installer::Impl::stage(PreparedInstall::Data& d) {
+  const Manifest& m = d.manifest;
+  const fs::path& bundle_dir = d.bundle_dir;
+  const std::string version = m.version.to_string();
+  if (Status s = check_policy(m, bundle_dir, d.allow_older, nullptr); !s) {
+    return refuse(s, bundle_dir, m.component, version, d.by);
+  }
+  // Held from before the copy exists: a prune that drops the same hash from
+  // the records meanwhile leaves the file.
+  d.hold(m.sha256);
+  ArtifactStore& store = runtime().store();
   // Verify the copy that will be loaded: the bundle may change after the
   // check above, the store copy cannot.
-  Artifact artifact;
-  if (object) {
-    if (Status s =
-            impl_->runtime().store().put(object.get(), bundle_dir / m.file, m.size, &artifact);
+  if (d.object) {
+    if (Status s = store.put(d.object.get(), bundle_dir / m.file, m.size, &d.artifact,
+                             /*sync_folder=*/false);
         !s) {
-      return impl_->refuse(Status(s.code(), "bundle '" + bundle_dir.string() + "': " + s.message()),
-                           bundle_dir, m.component, version, options.by);
+      d.release(false);
+      return refuse(Status(s.code(), "bundle '" + bundle_dir.string() + "': " + s.message()),
+                    bundle_dir, m.component, version, d.by);
     }
   } else {
     // Only the delta travelled: rebuild from the base in the store, checked
@@ -573,45 +627,135 @@ Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options
     std::string rebuilt;
     const std::string who =
         "bundle '" + bundle_dir.string() + "' (" + m.component + " " + version + ")";
-    if (Status s = detail::rebuild_object(impl_->runtime().store(), bundle_dir, m, who, &rebuilt);
-        !s) {
-      return impl_->refuse(s, bundle_dir, m.component, version, options.by);
+    if (Status s = detail::rebuild_object(store, bundle_dir, m, who, &rebuilt); !s) {
+      d.release(false);
+      return refuse(s, bundle_dir, m.component, version, d.by);
     }
-    if (Status s =
-            impl_->runtime().store().put_bytes(rebuilt, bundle_dir / m.delta->file, &artifact);
+    if (Status s = store.put_bytes(rebuilt, bundle_dir / m.delta->file, &d.artifact,
+                                   /*sync_folder=*/false);
         !s) {
-      return impl_->refuse(Status(s.code(), who + ": " + s.message()), bundle_dir, m.component,
-                           version, options.by);
+      d.release(false);
+      return refuse(Status(s.code(), who + ": " + s.message()), bundle_dir, m.component, version,
+                    d.by);
     }
   }
   if (Status s = BundleVerifier::check_file(
-          m, artifact.sha256, artifact.size,
+          m, d.artifact.sha256, d.artifact.size,
           "bundle '" + bundle_dir.string() + "' (" + m.component + " " + version + "): store copy");
       !s) {
-    bool known = false;
+    // Not the signed hash: this copy was never held under its own name.
     {
-      std::lock_guard state_lock(impl_->core->state_mu);
-      known = impl_->core->recorded_anywhere(artifact.sha256);
+      std::lock_guard state_lock(core->state_mu);
+      if (core->removable(d.artifact.sha256)) store.remove(d.artifact.sha256);
     }
-    if (!known) impl_->runtime().store().remove(artifact.sha256);
-    return impl_->refuse(s, bundle_dir, m.component, version, options.by);
+    d.release(false);
+    return refuse(s, bundle_dir, m.component, version, d.by);
   }
   // What was signed stays signed on disk: restore() checks these again.
+  bool written = d.artifact.written;
   for (const auto& [suffix, content] :
-       {std::pair{ArtifactStore::kManifestSuffix, &opened.manifest_text},
-        std::pair{ArtifactStore::kSignatureSuffix, &opened.signature_text}}) {
-    if (Status s = impl_->runtime().store().put_beside(artifact.sha256, suffix, *content); !s) {
-      bool known = false;
-      {
-        std::lock_guard state_lock(impl_->core->state_mu);
-        known = impl_->core->recorded_anywhere(artifact.sha256);
-      }
-      if (!known) impl_->runtime().store().remove(artifact.sha256);
-      return impl_->refuse(
+       {std::pair{ArtifactStore::kManifestSuffix, &d.opened.manifest_text},
+        std::pair{ArtifactStore::kSignatureSuffix, &d.opened.signature_text}}) {
+    bool this_written = false;
+    if (Status s = store.put_beside(d.artifact.sha256, suffix, *content, /*sync_folder=*/false,
+                                    &this_written);
+        !s) {
+      d.release(true);
+      return refuse(
           Status(s.code(), "bundle '" + printable(bundle_dir.string()) + "': " + s.message()),
-          bundle_dir, m.component, version, options.by);
+          bundle_dir, m.component, version, d.by);
     }
+    written |= this_written;
   }
+  // Nothing written, and a record names the copy: all three files were
+  // durable before that record was saved (this same fsync ran first).
+  bool recorded = false;
+  {
+    std::lock_guard state_lock(core->state_mu);
+    recorded = core->recorded_anywhere(d.artifact.sha256);
+  }
+  if (Status s = written || !recorded ? store.sync_folder() : Status(); !s) {
+    d.release(true);
+    return refuse(
+        Status(s.code(), "bundle '" + printable(bundle_dir.string()) + "': " + s.message()),
+        bundle_dir, m.component, version, d.by);
+  }
+  return Status();
+}
+
+Status Installer::Impl::prepare(const fs::path& bundle_dir, const std::string& by, bool allow_older,
+                                PreparedInstall* prepared, InstallOutcome& out) {
+  out = InstallOutcome();
+  auto d = std::make_unique<PreparedInstall::Data>();
+  d->core = core;
+  d->bundle_dir = bundle_dir;
+  d->by = by;
+  d->allow_older = allow_older;
+  Status verified = core->verifier.verify_and_open(bundle_dir, &d->manifest, nullptr, &d->opened);
+  // The descriptor that was hashed is the one copied into the store.
+  d->object = detail::UniqueFd(d->opened.object_fd);
+  d->opened.object_fd = -1;
+  const Manifest& m = d->manifest;
+  out.component = m.component;
+  if (Status s = verified; !s) {
+    return refuse(s, bundle_dir, m.component, m.component.empty() ? "" : m.version.to_string(), by);
+  }
+  // Serving already: nothing to copy (install_prepared looks again).
+  if (!already_serving(m, bundle_dir, by, out)) {
+    if (Status s = stage(*d); !s) return s;
+  }
+  prepared->data_ = std::move(d);
+  return Status();
+}
+
+Status Installer::prepare(const fs::path& bundle_dir, std::string_view by, PreparedInstall* out,
+                          InstallOutcome* outcome) {
+  InstallOutcome local;
+  return impl_->prepare(bundle_dir, std::string(by), false, out,
+                        outcome != nullptr ? *outcome : local);
+}
+
+Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options,
+                          InstallOutcome* outcome) {
+  InstallOutcome local;
+  InstallOutcome& out = outcome != nullptr ? *outcome : local;
+  PreparedInstall prepared;
+  if (Status s = impl_->prepare(bundle_dir, options.by, options.allow_older, &prepared, out); !s) {
+    return s;
+  }
+  return install_prepared(prepared, options, &out);
+}
+
+Status Installer::install_prepared(PreparedInstall& prepared, const SwapOptions& options,
+                                   InstallOutcome* outcome) {
+  InstallOutcome local;
+  InstallOutcome& out = outcome != nullptr ? *outcome : local;
+  out = InstallOutcome();
+  if (!prepared.data_) {
+    return Status(ErrorCode::invalid_argument,
+                  "install_prepared: nothing prepared (or used already)");
+  }
+  // Used once: whatever happens, the copy is not held past this call.
+  const std::unique_ptr<PreparedInstall::Data> held = std::move(prepared.data_);
+  PreparedInstall::Data& d = *held;
+  const Manifest& m = d.manifest;
+  const fs::path& bundle_dir = d.bundle_dir;
+  const std::string version = m.version.to_string();
+  std::lock_guard lock(impl_->lock_for(m.component));
+  if (impl_->already_serving(m, bundle_dir, options.by, out)) {
+    d.release(true);
+    return Status();
+  }
+  if (d.artifact.sha256.empty()) {
+    // Prepared while this build served; something moved the slot since.
+    if (Status s = impl_->stage(d); !s) return s;
+  } else if (Status s = impl_->check_policy(m, bundle_dir, options.allow_older, nullptr); !s) {
+    // The slot moved while the copy was made (e.g. a rollback ran).
+    d.release(true);
+    return impl_->refuse(s, bundle_dir, m.component, version, options.by);
+  }
+  SlotCore* slot = impl_->runtime().find(m.component);
+  const Artifact artifact = d.artifact;
   SwapOptions swap = options;
   swap.expect_version = m.version;
   {
@@ -624,24 +768,19 @@ Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options
   ComponentRecord record_before;
   {
     std::lock_guard state_lock(impl_->core->state_mu);
-    known_before = impl_->core->recorded_anywhere(artifact.sha256);
+    known_before = impl_->core->recorded_anywhere(artifact.sha256) ||
+                   impl_->core->preparing.count(artifact.sha256) > 1;
     auto it = impl_->core->state.components.find(m.component);
     if (it != impl_->core->state.components.end()) record_before = it->second;
   }
-  auto drop_unrecorded_copy = [&] {
-    bool known = false;
-    {
-      std::lock_guard state_lock(impl_->core->state_mu);
-      known = impl_->core->recorded_anywhere(artifact.sha256);
-    }
-    if (!known) impl_->runtime().store().remove(artifact.sha256);
-  };
+  auto drop_unrecorded_copy = [&] { d.release(/*drop_copy=*/true); };
   CallInProgress call{m.component, false, &out};
   CallScope scope(&call);
   if (Status s = slot->install(artifact, swap); !s) {
     drop_unrecorded_copy();
     return impl_->refuse(s, bundle_dir, m.component, version, options.by, /*slot_logged=*/true);
   }
+  d.release(false);  // recorded now (or undone below)
   Status saved;
   {
     std::lock_guard state_lock(impl_->core->state_mu);
@@ -669,7 +808,7 @@ Status Installer::install(const fs::path& bundle_dir, const SwapOptions& options
             on_disk_names_it |= sha == artifact.sha256;
         }
       }
-      if (!on_disk_names_it && !known_before && !impl_->core->recorded_anywhere(artifact.sha256)) {
+      if (!on_disk_names_it && !known_before && impl_->core->removable(artifact.sha256)) {
         impl_->runtime().store().remove(artifact.sha256);
       }
     }
