@@ -7,6 +7,7 @@ packages=(
   libboost-dev libspdlog-dev libfmt-dev libsodium-dev nlohmann-json3-dev libcli11-dev
   libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   liburcu-dev libzstd-dev zstd bsdiff xdelta3 etcd-server etcd-client nginx-light
+  libssl-dev
 )
 # --fuzz: also clang 14 and its sanitizer runtimes (libFuzzer).
 if [ "${1:-}" = "--fuzz" ]; then packages+=(clang-14 libclang-rt-14-dev); fi

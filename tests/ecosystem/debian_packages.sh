@@ -16,6 +16,7 @@ has() { grep -q -- "$2" <<<"$1" || { echo "missing: $2" >&2; exit 1; }; }
 has "$runtime_files" 'usr/bin/graftctl'
 has "$runtime_files" 'libgraft.so.1'
 has "$runtime_info" 'Depends:.*libsodium'
+has "$runtime_info" 'Depends:.*libssl3'
 has "$dev_files" 'usr/include/graft/abi.h'
 has "$dev_files" 'cmake/graft/graftConfig.cmake'
 has "$dev_files" 'cmake/graft/GraftComponent.cmake'

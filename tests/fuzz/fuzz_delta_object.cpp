@@ -1,7 +1,8 @@
 // The delta reader: whatever the bytes, apply_delta never writes past the
 // expected size, never crashes, and when it succeeds returns exactly the
-// expected size. Input: 2 bytes of expected size (little-endian), then the
-// delta; the base is fixed (the seed corpus was made against it).
+// expected size, with the SHA-256 of exactly those bytes. Input: 2 bytes
+// of expected size (little-endian), then the delta; the base is fixed (the
+// seed corpus was made against it).
 #include "trust/delta_object.hpp"
 
 #include <cstdint>
@@ -28,8 +29,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::uint64_t expected = data[0] | (std::uint64_t{data[1]} << 8);
   const std::string_view delta(reinterpret_cast<const char*>(data) + 2, size - 2);
   std::string out;
-  const graft::Status s = graft::detail::apply_delta(fuzz_base(), delta, expected, &out);
+  std::string sha;
+  const graft::Status s = graft::detail::apply_delta(fuzz_base(), delta, expected, &out, &sha);
   if (s && out.size() != expected) std::abort();
-  if (!s && (s.message().empty() || !out.empty())) std::abort();
+  // The hash taken block by block while decoding is the hash of the result.
+  if (s && sha != graft::sha256_hex(out.data(), out.size())) std::abort();
+  if (!s && (s.message().empty() || !out.empty() || !sha.empty())) std::abort();
   return 0;
 }

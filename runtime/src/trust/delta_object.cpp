@@ -1,8 +1,9 @@
 #include "trust/delta_object.hpp"
 
 #include "file_io.hpp"
+#include "sha256.hpp"
 
-#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_d_windowLogMax bounds, ZSTD_getFrameHeader
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_getFrameHeader, the buffer-less decoder, raw DDicts
 #include <zstd.h>
 
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 
 namespace graft::detail {
 namespace fs = std::filesystem;
@@ -24,6 +26,9 @@ struct CCtxFree {
 };
 struct DCtxFree {
   void operator()(ZSTD_DCtx* d) const noexcept { ZSTD_freeDCtx(d); }
+};
+struct DDictFree {
+  void operator()(ZSTD_DDict* d) const noexcept { ZSTD_freeDDict(d); }
 };
 
 // The smallest window log whose window covers `span` bytes: the base
@@ -77,7 +82,7 @@ Status make_delta(std::string_view base, std::string_view target, std::string* d
 }
 
 Status apply_delta(std::string_view base, std::string_view delta, std::uint64_t expected_size,
-                   std::string* out) {
+                   std::string* out, std::string* sha256) {
   const std::uint64_t span = std::uint64_t{base.size()} + expected_size;
   if (span > kMaxDeltaSpan) {
     return invalid("base and object together are " + std::to_string(span) +
@@ -114,23 +119,46 @@ Status apply_delta(std::string_view base, std::string_view delta, std::uint64_t 
 
   std::unique_ptr<ZSTD_DCtx, DCtxFree> dctx(ZSTD_createDCtx());
   if (!dctx) return Status(ErrorCode::io_error, "delta: cannot create a zstd context");
-  if (ZSTD_isError(ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, max_log)) ||
-      ZSTD_isError(ZSTD_DCtx_refPrefix_advanced(dctx.get(), base.data(), base.size(),
-                                                ZSTD_dct_rawContent))) {
+  // zstd's buffer-less decoder, one block at a time, straight into the
+  // output: no window buffer of its own (matches reach back into the base,
+  // taken as raw content, and into what is already rebuilt), and each block
+  // can be hashed while it is in cache. A match reaching before the base or
+  // a block larger than what is left of the output fails inside zstd.
+  // The base by reference (no copy) and as raw content, as make_delta
+  // referenced it, whatever its first bytes look like.
+  std::unique_ptr<ZSTD_DDict, DDictFree> ddict(ZSTD_createDDict_advanced(
+      base.data(), base.size(), ZSTD_dlm_byRef, ZSTD_dct_rawContent, ZSTD_defaultCMem));
+  if (!ddict || ZSTD_isError(ZSTD_decompressBegin_usingDDict(dctx.get(), ddict.get()))) {
     return Status(ErrorCode::io_error, "delta: zstd refused the base as a prefix");
   }
+  std::optional<Sha256> hash;
+  if (sha256 != nullptr) hash.emplace();
   // The output buffer is exactly the signed size: a frame that would write
   // more fails inside zstd (dstSize_tooSmall) instead of growing anything.
   std::string buf(static_cast<std::size_t>(expected_size), '\0');
-  const std::size_t n =
-      ZSTD_decompressDCtx(dctx.get(), buf.data(), buf.size(), delta.data(), delta.size());
-  if (ZSTD_isError(n)) {
-    return invalid(std::string("does not rebuild against this base: ") + ZSTD_getErrorName(n));
+  std::size_t read = 0;
+  std::size_t written = 0;
+  for (std::size_t next = ZSTD_nextSrcSizeToDecompress(dctx.get()); next != 0;
+       next = ZSTD_nextSrcSizeToDecompress(dctx.get())) {
+    if (next > delta.size() - read) {
+      return invalid("is truncated: its frame needs " + std::to_string(next) +
+                     " more bytes at offset " + std::to_string(read) + ", the delta has " +
+                     std::to_string(delta.size() - read));
+    }
+    const std::size_t n = ZSTD_decompressContinue(dctx.get(), buf.data() + written,
+                                                  buf.size() - written, delta.data() + read, next);
+    if (ZSTD_isError(n)) {
+      return invalid(std::string("does not rebuild against this base: ") + ZSTD_getErrorName(n));
+    }
+    if (hash && n != 0) hash->update(buf.data() + written, n);
+    read += next;
+    written += n;
   }
-  if (n != expected_size) {
-    return invalid("rebuilt " + std::to_string(n) + " bytes, the signed manifest says " +
+  if (written != expected_size) {
+    return invalid("rebuilt " + std::to_string(written) + " bytes, the signed manifest says " +
                    std::to_string(expected_size));
   }
+  if (hash) *sha256 = hash->hex();
   *out = std::move(buf);
   return Status();
 }
@@ -222,11 +250,12 @@ Status rebuild_object_unguarded(const ArtifactStore& store, const fs::path& bund
                                                " changed while it was read; send the full bundle");
   }
   std::string rebuilt;
-  if (Status s = apply_delta(base, delta, m.size, &rebuilt); !s) {
+  std::string hex;
+  if (Status s = apply_delta(base, delta, m.size, &rebuilt, &hex); !s) {
     return Status(s.code(), who + ": " + s.message());
   }
   // Nothing reads the rebuilt bytes before they match what was signed.
-  if (const std::string hex = sha256_hex(rebuilt.data(), rebuilt.size()); hex != m.sha256) {
+  if (hex != m.sha256) {
     return Status(ErrorCode::hash_mismatch, who + ": the object rebuilt from delta '" + d.file +
                                                 "' has SHA-256 " + hex +
                                                 ", the signed manifest says " + m.sha256);

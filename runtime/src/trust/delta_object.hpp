@@ -39,8 +39,11 @@ Status make_delta(std::string_view base, std::string_view target, std::string* d
 // frame, declares no content size or another one than `expected_size`, asks
 // for a window beyond base + expected_size, or does not decode against this
 // base to exactly `expected_size` bytes. Never writes past `expected_size`.
+// With `sha256`, also the SHA-256 (hex) of the rebuilt bytes, hashed block
+// by block (at most 128 KB) as each is decoded, while it is still in cache:
+// a second pass over a multi-megabyte object would read it back from memory.
 Status apply_delta(std::string_view base, std::string_view delta, std::uint64_t expected_size,
-                   std::string* out);
+                   std::string* out, std::string* sha256 = nullptr);
 
 // Reads a regular file (not following a symbolic link, not blocking on a
 // FIFO) of at most `max_size` bytes into `out`. file_missing when absent,
