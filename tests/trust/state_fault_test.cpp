@@ -73,5 +73,33 @@ TEST_P(StateFaultTest, EveryFailingFileOperationLeavesAServingVersionThatARestar
 INSTANTIATE_TEST_SUITE_P(EachFileOperationInTurn, StateFaultTest, each_file_fault(),
                          file_fault_name);
 
+// The host key (host.key, which attests the objects the host stored itself)
+// is made on the first start. A failing write, fsync or rename leaves no
+// half-made key behind: the next start makes one and runs (a host killed
+// between creating the file and writing it used to be refused on every
+// start after: "is not a host key").
+class HostKeyFaultTest : public TrustTest, public ::testing::WithParamInterface<FileFault> {};
+
+TEST_P(HostKeyFaultTest, AHostKeyThatCouldNotBeWrittenIsNotLeftHalfMade) {
+  fs::remove_all(state_dir());
+  {
+    LogCapture log;
+    auto rt = Runtime::open(test_options(state_dir(), log.logger));
+    FileFaultScope fault(GetParam());
+    EXPECT_THROW(Installer(*rt, InstallerOptions{{key_.public_file}}), Error);
+    EXPECT_TRUE(FileFaultScope::fired());
+  }
+  EXPECT_FALSE(fs::exists(state_dir() / "host.key"));
+  std::unique_ptr<TestHost> host;
+  EXPECT_NO_THROW(host = start_host());
+  EXPECT_EQ(fs::file_size(state_dir() / "host.key"), 65u);  // 64 hex digits and a newline
+}
+
+INSTANTIATE_TEST_SUITE_P(WriteFsyncRename, HostKeyFaultTest,
+                         ::testing::Values(FileFault{FileOp::write, ENOSPC},
+                                           FileFault{FileOp::fsync, EIO},
+                                           FileFault{FileOp::rename, EIO}),
+                         file_fault_name);
+
 }  // namespace
 }  // namespace graft::testing

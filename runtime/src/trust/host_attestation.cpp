@@ -57,10 +57,13 @@ HostAttestation HostAttestation::open(const fs::path& state_dir) {
   char hex[65];
   sodium_bin2hex(hex, sizeof hex, a.key_.data(), a.key_.size());
   const std::string line = std::string(hex) + "\n";
-  UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd || !write_all(fd.get(), line.data(), line.size()) || io().fsync(fd.get()) != 0) {
-    throw Error(Status(ErrorCode::io_error,
-                       "cannot create host key '" + file.string() + "': " + std::strerror(errno)));
+  // Whole or not at all (temp file, fsync, rename): a host stopped half way
+  // must not find a half-made key at its next start. The state folder's
+  // lock means no other host writes here at the same time.
+  std::string error;
+  if (!write_file_atomically(file, line, &error, 0600)) {
+    throw Error(
+        Status(ErrorCode::io_error, "cannot create host key '" + file.string() + "': " + error));
   }
   return a;
 }
