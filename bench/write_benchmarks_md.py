@@ -80,7 +80,8 @@ def delta_section(data):
         # time, since their work is not this process's CPU time.
         which = "cpu_time" if differ in ("zstd", "apply", "sha256") else "real_time"
         times[key + (differ,)] = fmt_time(to_ns(b[which], b.get("time_unit", "ns")))
-    print(f"Run on {data['context'].get('date', '')}; median of 5 repetitions. Sizes in bytes: "
+    print(f"Run on {data['context'].get('date', '')}; median of 5 repetitions; objects as the "
+          "tree builds them by default (RelWithDebInfo, `-O2 -g1`). Sizes in bytes: "
           "the new object, the object compressed alone (`zstd -19`), and the delta each differ "
           "makes against the exact base. `stripped` is `objcopy --strip-unneeded`, what "
           "`graft_add_component` ships; `unstripped` keeps the `-g1` debug info.\n")
@@ -94,7 +95,7 @@ def delta_section(data):
         print(f"| {pair} | {variant} | " + " | ".join(cells) + " |")
     print()
     print("Rebuild time: zstd is `graft::detail::apply_delta` in process plus the SHA-256 "
-          "check the host makes (libsodium), and each half alone, as CPU time; bspatch and "
+          "check the host makes (OpenSSL's libcrypto), in one pass, and each half alone, as CPU time; bspatch and "
           "`xdelta3 -d` run as a subprocess each on temporary files (Debian ships them as "
           "commands only), as real time.\n")
     print("| pair | objects | zstd + sha256 | zstd alone | sha256 alone | bspatch | xdelta3 -d |")
