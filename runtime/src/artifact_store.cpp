@@ -167,10 +167,20 @@ Status ArtifactStore::sync_folder() const {
   return Status();
 }
 
-Status ArtifactStore::get(const std::string& sha256, Artifact* out) const {
+namespace {
+
+// A stored artifact's name is its hash: nothing else may reach a path.
+Status check_hash_name(const std::string& sha256) {
   if (sha256.size() != 64 || sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
     return Status(ErrorCode::invalid_argument, "'" + sha256 + "' is not a sha256 in hex");
   }
+  return Status();
+}
+
+}  // namespace
+
+Status ArtifactStore::get(const std::string& sha256, Artifact* out) const {
+  if (Status s = check_hash_name(sha256); !s) return s;
   const fs::path p = dir_ / (sha256 + ".so");
   std::uint64_t size = 0;
   std::string hex;
@@ -189,6 +199,30 @@ Status ArtifactStore::get(const std::string& sha256, Artifact* out) const {
   out->sha256 = sha256;
   out->size = size;
   out->source = p;
+  return Status();
+}
+
+Status ArtifactStore::read(const std::string& sha256, std::uint64_t max_size,
+                           std::string* content) const {
+  if (Status s = check_hash_name(sha256); !s) return s;
+  const fs::path p = dir_ / (sha256 + ".so");
+  detail::UntrustedFile f = detail::UntrustedFile::open(p, max_size);
+  std::string data;
+  if (!f.read_all(&data)) {
+    switch (f.refusal()) {
+      case detail::FileRefusal::missing:
+        return Status(ErrorCode::file_missing, "store has no artifact '" + p.string() + "'");
+      case detail::FileRefusal::too_large:
+        return Status(ErrorCode::size_mismatch, "store artifact " + f.error());
+      default:
+        return Status(ErrorCode::io_error, "store artifact " + f.error());
+    }
+  }
+  if (const std::string hex = sha256_hex(data.data(), data.size()); hex != sha256) {
+    return Status(ErrorCode::hash_mismatch,
+                  "store artifact '" + p.string() + "' is corrupt (content hash " + hex + ")");
+  }
+  *content = std::move(data);
   return Status();
 }
 

@@ -13,6 +13,7 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -307,6 +308,70 @@ TEST_F(DeltaTest, DeltaFileCutAfterSigningIsRefused) {
   expect_refused_and_unchanged(bundle, ErrorCode::size_mismatch, "the signed manifest says");
 }
 
+TEST_F(DeltaTest, ACorruptBaseInTheStoreIsRefusedNamingIt) {
+  const fs::path bundle = delta_only_bundle("corrupt-base", base_, delta_of(base_, target_),
+                                            target_.size(), target_sha_);
+  const std::string base_sha = sha256_hex(base_.data(), base_.size());
+  {
+    auto h = host();
+    ASSERT_TRUE(h->load("greeter", greeter_base_so()).ok());
+  }
+  // The store's copy of the base, damaged behind the host's back.
+  const fs::path stored = state_dir() / "store" / (base_sha + ".so");
+  ASSERT_TRUE(fs::exists(stored));
+  std::string damaged = base_;
+  damaged[damaged.size() / 3] ^= 0x20;
+  fs::permissions(stored, fs::perms::owner_write, fs::perm_options::add);
+  write_file(stored, damaged);
+  auto h = host();
+  const Status s = h->installer->install(bundle);
+  EXPECT_EQ(s.code(), ErrorCode::hash_mismatch) << s.message();
+  EXPECT_NE(s.message().find("base sha256 " + base_sha), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("is corrupt"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("send the full bundle"), std::string::npos) << s.message();
+  EXPECT_NE(h->serving("greeter"), "1.0.0 (a)");
+}
+
+// The store's one-read lookup: the bytes returned are the bytes hashed.
+
+TEST(StoreReadTest, ReturnsTheVerifiedBytesAndNamesEveryRefusal) {
+  TempDir dir;
+  ArtifactStore store(dir / "store");
+  const std::string data(70000, 'q');
+  const std::string sha = sha256_hex(data.data(), data.size());
+  Artifact a;
+  ASSERT_TRUE(store.put_bytes(data, dir / "src", &a).ok());
+  std::string got;
+  ASSERT_TRUE(store.read(sha, data.size(), &got).ok());
+  EXPECT_EQ(got, data);
+
+  std::string untouched = "untouched";
+  Status s = store.read(sha, data.size() - 1, &untouched);
+  EXPECT_EQ(s.code(), ErrorCode::size_mismatch) << s.message();
+  EXPECT_EQ(untouched, "untouched");
+
+  const std::string absent(64, 'a');
+  s = store.read(absent, data.size(), &untouched);
+  EXPECT_EQ(s.code(), ErrorCode::file_missing) << s.message();
+  s = store.read("../../etc/passwd", data.size(), &untouched);
+  EXPECT_EQ(s.code(), ErrorCode::invalid_argument) << s.message();
+
+  // Another content under this name.
+  fs::permissions(a.path, fs::perms::owner_write, fs::perm_options::add);
+  write_file(a.path, std::string(70000, 'r'));
+  s = store.read(sha, data.size(), &untouched);
+  EXPECT_EQ(s.code(), ErrorCode::hash_mismatch) << s.message();
+  EXPECT_NE(s.message().find("is corrupt"), std::string::npos) << s.message();
+  EXPECT_EQ(untouched, "untouched");
+
+  // A FIFO in its place is refused without blocking.
+  fs::remove(a.path);
+  ASSERT_EQ(::mkfifo(a.path.c_str(), 0600), 0);
+  s = store.read(sha, data.size(), &untouched);
+  EXPECT_EQ(s.code(), ErrorCode::io_error) << s.message();
+  EXPECT_NE(s.message().find("FIFO"), std::string::npos) << s.message();
+}
+
 // apply_delta on its own: the buffer is the cap, whatever the frame says.
 
 TEST(DeltaApplyTest, FrameWithoutADeclaredSizeIsRefused) {
@@ -360,6 +425,59 @@ TEST(DeltaApplyTest, WrongBaseDoesNotRebuildTheObject) {
   // from one is not the object (and rebuild_object's SHA-256 check refuses
   // it: RebuiltObjectOneByteOffTheSignedHashIsRefused).
   EXPECT_TRUE(!s || rebuilt != target);
+}
+
+// Objects of a megabyte or more are hashed on a second thread that trails
+// the decoder; the hash must still be exactly that of the bytes rebuilt,
+// and a delta that fails midway must stop that thread and be refused.
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string out(n, '\0');
+  for (char& c : out)
+    c = static_cast<char>(rng());
+  return out;
+}
+
+TEST(DeltaApplyTest, AnObjectOfMegabytesIsHashedBesideItsRebuildAndTheHashIsItsOwn) {
+  const std::string base = random_bytes(3u << 20, 7);
+  std::string target = base;
+  for (std::size_t i = 0; i < target.size(); i += 100003)
+    target[i] ^= 0x11;  // changes spread over every block
+  target += random_bytes(300000, 8);
+  std::string delta;
+  ASSERT_TRUE(detail::make_delta(base, target, &delta).ok());
+  for (int round = 0; round < 5; ++round) {
+    std::string rebuilt;
+    std::string hex;
+    const Status s = detail::apply_delta(base, delta, target.size(), &rebuilt, &hex);
+    ASSERT_TRUE(s.ok()) << s.message();
+    EXPECT_EQ(rebuilt, target);
+    EXPECT_EQ(hex, sha256_hex(target.data(), target.size()));
+  }
+}
+
+TEST(DeltaApplyTest, ADeltaOfMegabytesThatFailsMidwayStopsItsHasherAndIsRefused) {
+  // A megabyte of new bytes first (decoded and hashed block by block),
+  // then the base: its matches reach back into the base.
+  const std::string base = random_bytes(2u << 20, 9);
+  const std::string target = random_bytes(1u << 20, 10) + base;
+  std::string delta;
+  ASSERT_TRUE(detail::make_delta(base, target, &delta).ok());
+  // Against a base without its first 256 KiB the first match reaches
+  // before it: the rebuild fails a megabyte in, the hasher waiting for more.
+  const std::string shorter = base.substr(256u << 10);
+  std::string rebuilt = "untouched";
+  std::string hex = "untouched";
+  const Status s = detail::apply_delta(shorter, delta, target.size(), &rebuilt, &hex);
+  EXPECT_EQ(s.code(), ErrorCode::bundle_invalid) << s.message();
+  EXPECT_NE(s.message().find("does not rebuild against this base"), std::string::npos)
+      << s.message();
+  EXPECT_EQ(rebuilt, "untouched");
+  EXPECT_EQ(hex, "untouched");
+  // And with the right base it rebuilds.
+  ASSERT_TRUE(detail::apply_delta(base, delta, target.size(), &rebuilt, &hex).ok());
+  EXPECT_EQ(hex, sha256_hex(target.data(), target.size()));
 }
 
 // The manifest's delta object: exactly its fields, each of its form.

@@ -54,6 +54,11 @@ class ArtifactStore {
   Status sync_folder() const;
   // Looks up a stored artifact by hash and verifies its content again.
   Status get(const std::string& sha256, Artifact* out) const;
+  // Reads a stored artifact whole (at most `max_size` bytes) and verifies
+  // the bytes read against its hash: one read and one hash where get() and
+  // then a read would hash it and read it twice. file_missing when absent,
+  // size_mismatch when larger than `max_size`, hash_mismatch when corrupt.
+  Status read(const std::string& sha256, std::uint64_t max_size, std::string* content) const;
   // Removes a stored artifact and the files kept beside it (no error if
   // they are already gone).
   void remove(const std::string& sha256) const;

@@ -10,11 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 #include <optional>
+#include <thread>
 
 namespace graft::detail {
 namespace fs = std::filesystem;
@@ -43,6 +46,75 @@ int window_log_for(std::uint64_t span) {
 Status invalid(const std::string& why) {
   return Status(ErrorCode::bundle_invalid, "delta: " + why);
 }
+
+// Hashes an output buffer on a second thread, trailing the decoder by at
+// most a block: SHA-256 costs about as much per byte as zstd's decoding,
+// so side by side a rebuild + verify costs about the slower of the two
+// instead of their sum (bench_delta, "zstd + sha256"). Without a thread
+// (small objects, or none could be started) the caller hashes inline.
+class TrailingHasher {
+ public:
+  // Objects below this are hashed inline: a thread's start and wake-ups
+  // cost more than the overlap saves.
+  static constexpr std::size_t kMinSize = std::size_t{1} << 20;
+
+  TrailingHasher(const char* data, std::size_t size) : data_(data), size_(size) {
+    try {
+      thread_ = std::thread([this] { run(); });
+    } catch (...) {  // std::system_error: no thread now; hash inline instead
+    }
+  }
+  TrailingHasher(const TrailingHasher&) = delete;
+  TrailingHasher& operator=(const TrailingHasher&) = delete;
+  ~TrailingHasher() { stop(); }
+
+  bool running() const noexcept { return thread_.joinable(); }
+  // The first `written` bytes are final. The release store pairs with the
+  // acquire load in run(): the hasher reads only bytes written before it.
+  void advance(std::size_t written) noexcept {
+    produced_.store(written, std::memory_order_release);
+    produced_.notify_one();
+  }
+  // After advance(size): the hash of the whole buffer ("" if it failed).
+  std::string finish() {
+    thread_.join();
+    return hex_;
+  }
+  // Stops the hasher early (the rebuild failed) and waits for it.
+  void stop() noexcept {
+    if (!thread_.joinable()) return;
+    advance(kAbandoned);
+    thread_.join();
+  }
+
+ private:
+  static constexpr std::size_t kAbandoned = std::numeric_limits<std::size_t>::max();
+
+  void run() noexcept {
+    try {
+      Sha256 hash;
+      std::size_t done = 0;
+      while (done < size_) {
+        const std::size_t ready = produced_.load(std::memory_order_acquire);
+        if (ready == kAbandoned) return;
+        if (ready == done) {
+          produced_.wait(done, std::memory_order_acquire);
+          continue;
+        }
+        hash.update(data_ + done, ready - done);
+        done = ready;
+      }
+      hex_ = hash.hex();
+    } catch (...) {  // a digest that failed: hex_ stays empty and never matches
+    }
+  }
+
+  const char* const data_;
+  const std::size_t size_;
+  std::atomic<std::size_t> produced_{0};
+  std::string hex_;
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -131,11 +203,16 @@ Status apply_delta(std::string_view base, std::string_view delta, std::uint64_t 
   if (!ddict || ZSTD_isError(ZSTD_decompressBegin_usingDDict(dctx.get(), ddict.get()))) {
     return Status(ErrorCode::io_error, "delta: zstd refused the base as a prefix");
   }
-  std::optional<Sha256> hash;
-  if (sha256 != nullptr) hash.emplace();
   // The output buffer is exactly the signed size: a frame that would write
   // more fails inside zstd (dstSize_tooSmall) instead of growing anything.
   std::string buf(static_cast<std::size_t>(expected_size), '\0');
+  std::optional<TrailingHasher> trailing;
+  if (sha256 != nullptr && buf.size() >= TrailingHasher::kMinSize) {
+    trailing.emplace(buf.data(), buf.size());
+    if (!trailing->running()) trailing.reset();
+  }
+  std::optional<Sha256> hash;
+  if (sha256 != nullptr && !trailing) hash.emplace();
   std::size_t read = 0;
   std::size_t written = 0;
   for (std::size_t next = ZSTD_nextSrcSizeToDecompress(dctx.get()); next != 0;
@@ -150,15 +227,26 @@ Status apply_delta(std::string_view base, std::string_view delta, std::uint64_t 
     if (ZSTD_isError(n)) {
       return invalid(std::string("does not rebuild against this base: ") + ZSTD_getErrorName(n));
     }
-    if (hash && n != 0) hash->update(buf.data() + written, n);
     read += next;
     written += n;
+    if (n == 0) continue;
+    if (trailing) {
+      trailing->advance(written);
+    } else if (hash) {
+      hash->update(buf.data() + written - n, n);
+    }
   }
   if (written != expected_size) {
     return invalid("rebuilt " + std::to_string(written) + " bytes, the signed manifest says " +
                    std::to_string(expected_size));
   }
-  if (hash) *sha256 = hash->hex();
+  if (trailing) {
+    *sha256 = trailing->finish();
+    if (sha256->empty())
+      return Status(ErrorCode::io_error, "delta: SHA-256 of the rebuilt object failed");
+  } else if (hash) {
+    *sha256 = hash->hex();
+  }
   *out = std::move(buf);
   return Status();
 }
@@ -225,29 +313,27 @@ Status rebuild_object_unguarded(const ArtifactStore& store, const fs::path& bund
     return Status(ErrorCode::hash_mismatch, who + ": delta '" + d.file + "': SHA-256 " + hex +
                                                 " differs from the signed manifest's " + d.sha256);
   }
-  // The base: the store names files by content and get() verifies it.
-  Artifact base_artifact;
-  if (Status s = store.get(d.base_sha256, &base_artifact); !s) {
-    if (s.code() == ErrorCode::file_missing) {
-      return Status(ErrorCode::base_missing, who + ": this host does not hold base sha256 " +
-                                                 d.base_sha256 + "; send the full bundle");
-    }
-    return Status(s.code(), who + ": base sha256 " + d.base_sha256 + ": " + s.message() +
-                                "; send the full bundle");
-  }
-  if (base_artifact.size + m.size > kMaxDeltaSpan) {
-    return Status(ErrorCode::bundle_invalid, who + ": base and object together exceed the " +
+  // The base: read once and hashed once, the bytes zstd uses. The store
+  // names files by content; a base and object beyond what a delta may span
+  // are refused by the read's cap.
+  if (m.size > kMaxDeltaSpan) {
+    return Status(ErrorCode::bundle_invalid, who + ": the object alone exceeds the " +
                                                  std::to_string(kMaxDeltaSpan) +
                                                  " bytes a delta may span; send the full bundle");
   }
   std::string base;
-  if (Status s = read_bounded_file(base_artifact.path, base_artifact.size, &base); !s) {
-    return Status(s.code(), who + ": base " + s.message());
-  }
-  // get() hashed the file; hash what was read, which is what zstd uses.
-  if (sha256_hex(base.data(), base.size()) != d.base_sha256) {
-    return Status(ErrorCode::base_missing, who + ": the store's base sha256 " + d.base_sha256 +
-                                               " changed while it was read; send the full bundle");
+  if (Status s = store.read(d.base_sha256, kMaxDeltaSpan - m.size, &base); !s) {
+    if (s.code() == ErrorCode::file_missing) {
+      return Status(ErrorCode::base_missing, who + ": this host does not hold base sha256 " +
+                                                 d.base_sha256 + "; send the full bundle");
+    }
+    if (s.code() == ErrorCode::size_mismatch) {
+      return Status(ErrorCode::bundle_invalid, who + ": base and object together exceed the " +
+                                                   std::to_string(kMaxDeltaSpan) +
+                                                   " bytes a delta may span; send the full bundle");
+    }
+    return Status(s.code(), who + ": base sha256 " + d.base_sha256 + ": " + s.message() +
+                                "; send the full bundle");
   }
   std::string rebuilt;
   std::string hex;

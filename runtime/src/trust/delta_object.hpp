@@ -40,8 +40,9 @@ Status make_delta(std::string_view base, std::string_view target, std::string* d
 // for a window beyond base + expected_size, or does not decode against this
 // base to exactly `expected_size` bytes. Never writes past `expected_size`.
 // With `sha256`, also the SHA-256 (hex) of the rebuilt bytes, hashed block
-// by block (at most 128 KB) as each is decoded, while it is still in cache:
-// a second pass over a multi-megabyte object would read it back from memory.
+// by block (at most 128 KB) as each is decoded: for an object of 1 MiB or
+// more on a second thread that trails the decoder, so that rebuild + verify
+// costs about the slower of the two rather than their sum.
 Status apply_delta(std::string_view base, std::string_view delta, std::uint64_t expected_size,
                    std::string* out, std::string* sha256 = nullptr);
 
