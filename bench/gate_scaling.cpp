@@ -84,15 +84,21 @@ void BM_DrainLatencyGraft(benchmark::State& state) {
   gate->publish(&cells[0]);
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
+  // Timing starts once every caller has made a call (is registered).
+  std::latch calling(callers);
   for (int t = 0; t < callers; ++t) {
     threads.emplace_back([&] {
       int64_t i = 0, out = 0;
+      benchmark::DoNotOptimize(
+          gate->call([&](const VersionCell& v) { return call_tag(v, i++, &out); }));
+      calling.count_down();
       while (!stop.load(std::memory_order_relaxed)) {
         benchmark::DoNotOptimize(
             gate->call([&](const VersionCell& v) { return call_tag(v, i++, &out); }));
       }
     });
   }
+  calling.wait();
   int cur = 0;
   std::uint64_t timeouts = 0;
   for (auto _ : state) {
@@ -118,9 +124,14 @@ void BM_DrainLatencyUrcuMemb(benchmark::State& state) {
   UrcuHeld* current = &held[0];
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
+  // Timing starts once every reader is registered: registration takes the
+  // lock synchronize_rcu holds, so readers that register during the timed
+  // loop may never get in, and the grace periods would wait for fewer.
+  std::latch registered(callers);
   for (int t = 0; t < callers; ++t) {
     threads.emplace_back([&] {
       urcu_memb_register_thread();
+      registered.count_down();
       int64_t i = 0, out = 0;
       while (!stop.load(std::memory_order_relaxed)) {
         urcu_memb_read_lock();
@@ -131,6 +142,7 @@ void BM_DrainLatencyUrcuMemb(benchmark::State& state) {
       urcu_memb_unregister_thread();
     });
   }
+  registered.wait();
   int cur = 0;
   for (auto _ : state) {
     rcu_assign_pointer(current, &held[1 - cur]);
