@@ -90,7 +90,7 @@ struct VersionCell {
   const void* gate = nullptr;    // the CallGate this version belongs to
   std::uint32_t slot_index = 0;  // that gate's index(): the error path reads it
   // Errors returned by this version's calls. Written on the error path only.
-  std::atomic<std::uint64_t> errors{0};
+  mutable std::atomic<std::uint64_t> errors{0};
 };
 
 struct alignas(64) ThreadRecord {
@@ -144,7 +144,7 @@ class GRAFT_API CallGate {
     // hazard[d + 1] and cannot clear ours. Partner: [G5].
     r->depth.store(d + 1, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    Unpin unpin{r, d};
+    Unpin unpin;
     VersionCell* v = current_.load(kLoadOrder);
     for (unsigned tries = 0;; ++tries) {
       if (__builtin_expect(v == nullptr || tries == kFastTries, 0)) {
@@ -162,10 +162,7 @@ class GRAFT_API CallGate {
     // may outlive the slot (and nothing needs keeping across it).
     bump(r->calls[index_]);
     const graft_status s = invoke(*static_cast<const VersionCell*>(v));
-    if (__builtin_expect(s != GRAFT_OK, 0)) {
-      bump(r->errors[v->slot_index]);                     // v, unlike the gate, is held until [G4]
-      v->errors.fetch_add(1, std::memory_order_relaxed);  // before [G4]: v may go after it
-    }
+    if (__builtin_expect(s != GRAFT_OK, 0)) count_error();
     return s;  // ~Unpin: [G4] then [G5]
   }
 
@@ -205,11 +202,27 @@ class GRAFT_API CallGate {
   void after_fork_child() noexcept;
 
  private:
+  // Counts a failed call against the version it ran in, found again from
+  // the record like Unpin does: nothing of the call is held across it.
+  // Before [G4]: the version may go once its hazard is cleared.
+  static void count_error() noexcept {
+    ThreadRecord* const r = t_record;
+    const VersionCell* v =
+        r->hazard[r->depth.load(std::memory_order_relaxed) - 1].load(std::memory_order_relaxed);
+    bump(r->errors[v->slot_index]);  // v, unlike the gate, is held until [G4]
+    v->errors.fetch_add(1, std::memory_order_relaxed);
+  }
   // Clears the hazard, then restores the depth, on return and on a forced unwind.
+  // It finds both again rather than keeping them across the call: the
+  // thread's record does not change during a call, and its depth is back to
+  // d + 1 whenever the call returns (nested calls and signal handlers
+  // restore what they raised). Loads from lines in cache cost less than
+  // values held across the call, which crowd the caller's registers and
+  // push its loop state onto the stack (bench_gate_scaling, 128 slots).
   struct Unpin {
-    ThreadRecord* r;
-    unsigned d;
     ~Unpin() {
+      ThreadRecord* const r = t_record;
+      const unsigned d = r->depth.load(std::memory_order_relaxed) - 1;
       r->hazard[d].store(nullptr, std::memory_order_release);  // [G4] partner: [R3]
       std::atomic_signal_fence(std::memory_order_seq_cst);
       // [G5] partner: [G1] (this thread's handlers) and [R4] (a scan that
