@@ -146,17 +146,15 @@ class GRAFT_API CallGate {
     std::atomic_signal_fence(std::memory_order_seq_cst);
     Unpin unpin;
     VersionCell* v = current_.load(kLoadOrder);
-    for (unsigned tries = 0;; ++tries) {
-      if (__builtin_expect(v == nullptr || tries == kFastTries, 0)) {
-        graft_status s = GRAFT_OK;
-        v = pin_slow(*r, d, &s);
-        if (v == nullptr) return s;
-        break;
-      }
-      set_hazard(*r, r->hazard[d], v);                 // [G2] partner: [R2]
-      VersionCell* again = current_.load(kLoadOrder);  // [G3] partner: [R1]
-      if (__builtin_expect(again == v, 1)) break;
-      v = again;
+    set_hazard(*r, r->hazard[d], v);  // [G2] partner: [R2]
+    // [G3] partner: [R1]. A miss (nothing loaded, a closed gate, or a
+    // publish between the two loads, a window of a few instructions) pins
+    // under the gate's lock, which publishes also take: a publish can delay
+    // a call, never fail it.
+    if (__builtin_expect(v == nullptr || current_.load(kLoadOrder) != v, 0)) {
+      graft_status s = GRAFT_OK;
+      v = pin_slow(*r, d, &s);
+      if (v == nullptr) return s;
     }
     // Counted on entry: nothing of the gate is read after the call, which
     // may outlive the slot (and nothing needs keeping across it).
@@ -231,8 +229,6 @@ class GRAFT_API CallGate {
       r->depth.store(d, std::memory_order_release);
     }
   };
-  // Re-checks before falling back to the locked pin (rapid publishes).
-  static constexpr unsigned kFastTries = 4;
 #if GRAFT_GATE_SYMMETRIC
   static constexpr std::memory_order kLoadOrder = std::memory_order_seq_cst;
   static void set_hazard(const ThreadRecord&, std::atomic<const VersionCell*>& h,
