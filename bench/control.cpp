@@ -68,6 +68,32 @@ std::shared_ptr<spdlog::logger> quiet() {
   return std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());
 }
 
+// A key pair and a greeter 1.1.0 bundle (applies to 1.0.0) signed with it,
+// made by graftctl in `s`; false (and the benchmark skipped) if either fails.
+bool make_greeter_bundle(const Scratch& s, benchmark::State& state, fs::path* public_key,
+                         fs::path* bundle) {
+  const fs::path keys = s.dir / "keys";
+  fs::create_directories(keys);
+  if (graftctl({"keygen", "--out", keys.string()}, s.dir) != 0) {
+    state.SkipWithError("graftctl keygen failed");
+    return false;
+  }
+  fs::path secret_key;
+  for (const auto& e : fs::directory_iterator(keys)) {
+    (e.path().filename().string().find("pub") != std::string::npos ? *public_key : secret_key) =
+        e.path();
+  }
+  *bundle = s.dir / "greeter-1.1.0";
+  if (graftctl(
+          {"bundle", "--key", secret_key.string(), "--so", component("greeter-1.1.0.so").string(),
+           "--version", "1.1.0", "--applies-to", "1.0.0", "--out", bundle->string()},
+          s.dir) != 0) {
+    state.SkipWithError("graftctl bundle failed");
+    return false;
+  }
+  return true;
+}
+
 void BM_GraftctlStatusRoundTrip(benchmark::State& state) {
   Scratch s;
   graft::RuntimeOptions ro;
@@ -119,25 +145,8 @@ BENCHMARK(BM_GraftctlProcessStart)
 // the board. A rollback between iterations (not timed) brings 1.0.0 back.
 void BM_GraftctlInstallEndToEnd(benchmark::State& state) {
   Scratch s;
-  const fs::path keys = s.dir / "keys";
-  fs::create_directories(keys);
-  if (graftctl({"keygen", "--out", keys.string()}, s.dir) != 0) {
-    state.SkipWithError("graftctl keygen failed");
-    return;
-  }
-  fs::path public_key, secret_key;
-  for (const auto& e : fs::directory_iterator(keys)) {
-    (e.path().filename().string().find("pub") != std::string::npos ? public_key : secret_key) =
-        e.path();
-  }
-  const fs::path bundle = s.dir / "greeter-1.1.0";
-  if (graftctl(
-          {"bundle", "--key", secret_key.string(), "--so", component("greeter-1.1.0.so").string(),
-           "--version", "1.1.0", "--applies-to", "1.0.0", "--out", bundle.string()},
-          s.dir) != 0) {
-    state.SkipWithError("graftctl bundle failed");
-    return;
-  }
+  fs::path public_key, bundle;
+  if (!make_greeter_bundle(s, state, &public_key, &bundle)) return;
   graft::RuntimeOptions ro;
   ro.state_dir = s.dir / "state";
   ro.logger = quiet();
@@ -179,25 +188,8 @@ BENCHMARK(BM_GraftctlInstallEndToEnd)
 // iterations find them stored already (the rollback in between keeps them).
 void BM_GraftctlInstallEndToEndFirstTime(benchmark::State& state) {
   Scratch s;
-  const fs::path keys = s.dir / "keys";
-  fs::create_directories(keys);
-  if (graftctl({"keygen", "--out", keys.string()}, s.dir) != 0) {
-    state.SkipWithError("graftctl keygen failed");
-    return;
-  }
-  fs::path public_key, secret_key;
-  for (const auto& e : fs::directory_iterator(keys)) {
-    (e.path().filename().string().find("pub") != std::string::npos ? public_key : secret_key) =
-        e.path();
-  }
-  const fs::path bundle = s.dir / "greeter-1.1.0";
-  if (graftctl(
-          {"bundle", "--key", secret_key.string(), "--so", component("greeter-1.1.0.so").string(),
-           "--version", "1.1.0", "--applies-to", "1.0.0", "--out", bundle.string()},
-          s.dir) != 0) {
-    state.SkipWithError("graftctl bundle failed");
-    return;
-  }
+  fs::path public_key, bundle;
+  if (!make_greeter_bundle(s, state, &public_key, &bundle)) return;
   int round = 0;
   for (auto _ : state) {
     const fs::path host_dir = s.dir / ("host-" + std::to_string(round++));
@@ -233,25 +225,8 @@ BENCHMARK(BM_GraftctlInstallEndToEndFirstTime)
 
 void BM_InboxToServing(benchmark::State& state) {
   Scratch s;
-  const fs::path keys = s.dir / "keys";
-  fs::create_directories(keys);
-  if (graftctl({"keygen", "--out", keys.string()}, s.dir) != 0) {
-    state.SkipWithError("graftctl keygen failed");
-    return;
-  }
-  fs::path public_key, secret_key;
-  for (const auto& e : fs::directory_iterator(keys)) {
-    (e.path().filename().string().find("pub") != std::string::npos ? public_key : secret_key) =
-        e.path();
-  }
-  const fs::path bundle = s.dir / "greeter-1.1.0";
-  if (graftctl(
-          {"bundle", "--key", secret_key.string(), "--so", component("greeter-1.1.0.so").string(),
-           "--version", "1.1.0", "--applies-to", "1.0.0", "--out", bundle.string()},
-          s.dir) != 0) {
-    state.SkipWithError("graftctl bundle failed");
-    return;
-  }
+  fs::path public_key, bundle;
+  if (!make_greeter_bundle(s, state, &public_key, &bundle)) return;
   int round = 0;
   for (auto _ : state) {
     // A fresh host on 1.0.0 each time: 1.1.0 installs only once per state.

@@ -71,25 +71,6 @@ inline void kill_and_reap(pid_t& pid, int signo = SIGKILL) {
   pid = -1;
 }
 
-// GET `url`: the HTTP code (0 when nothing answered) and the body.
-inline long http_get(const std::string& url, std::string* body = nullptr) {
-  CURL* c = curl_easy_init();
-  std::string out;
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(
-      c, CURLOPT_WRITEFUNCTION, +[](char* d, std::size_t s, std::size_t n, void* u) {
-        static_cast<std::string*>(u)->append(d, s * n);
-        return s * n;
-      });
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-  long code = 0;
-  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-  curl_easy_cleanup(c);
-  if (body != nullptr) *body = out;
-  return code;
-}
 
 template <class Pred>
 bool wait_until(Pred pred, std::chrono::milliseconds deadline) {
@@ -186,6 +167,11 @@ inline long http_post(const std::string& url, const std::string& body, std::stri
   curl_slist_free_all(headers);
   if (answer != nullptr) *answer = out;
   return code;
+}
+
+// GETs `url`: the HTTP code (0 when nothing answered) and the body.
+inline long http_get(const std::string& url, std::string* body = nullptr) {
+  return http_post(url, {}, body);
 }
 
 class EtcdCluster {
