@@ -71,7 +71,6 @@ inline void kill_and_reap(pid_t& pid, int signo = SIGKILL) {
   pid = -1;
 }
 
-
 template <class Pred>
 bool wait_until(Pred pred, std::chrono::milliseconds deadline) {
   const auto until = std::chrono::steady_clock::now() + deadline;
