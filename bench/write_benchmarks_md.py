@@ -72,7 +72,7 @@ def delta_section(data):
         if b.get("aggregate_name") != "median":
             continue
         _, differ, rest = b["run_name"].split("/", 2)
-        rest = re.sub(r"/iterations:\d+$", "", rest)
+        rest = re.sub(r"(/iterations:\d+|/real_time)+$", "", rest)
         pair, variant = rest.rsplit(" [", 1)
         key = (pair, variant.rstrip("]"))
         rows[key] = b

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds with warnings as
 # errors, runs the whole suite and a 90 s soak, then the concurrency tests
-# again under ThreadSanitizer, the suite under AddressSanitizer + UBSan, and
-# each libFuzzer target for 60 s.
+# (and the delta rebuild's two threads) again under ThreadSanitizer, the suite
+# under AddressSanitizer + UBSan, and each libFuzzer target for 60 s.
 # Usage: scripts/test.sh [--quick]   (--quick stops after the soak)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,9 +45,12 @@ if [ "$quick" -eq 1 ]; then exit 0; fi
 # randomisation of recent kernels; run its tests with ASLR off.
 step "ThreadSanitizer build: concurrency tests"
 cmake -S . -B build-tsan "$tsan_flags" -DGRAFT_SANITIZE=thread -DGRAFT_WERROR=ON -DGRAFT_BUILD_BENCH=OFF >/dev/null
-cmake --build build-tsan -j2 --target graft_concurrency_tests graft_control_unit_tests
+cmake --build build-tsan -j2 --target graft_concurrency_tests graft_control_unit_tests graft_delta_tests
 (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
    setarch "$(uname -m)" -R ctest -L concurrency --output-on-failure --timeout 600)
+# A delta rebuild of 1 MiB or more hashes on a second thread trailing the decoder.
+(cd build-tsan && TSAN_OPTIONS="halt_on_error=1" setarch "$(uname -m)" -R \
+   ctest -R '^DeltaApplyTest[.]' --output-on-failure --timeout 600)
 # The status board's seqlock: one writer, readers that retry, no lock.
 TSAN_OPTIONS="halt_on_error=1" setarch "$(uname -m)" -R \
   build-tsan/tests/control/graft_control_unit_tests --gtest_filter='StatusBoard.*' --gtest_brief=1
