@@ -604,6 +604,35 @@ TEST_F(OperatorRequests, CommitSaysWhatItReleased) {
   EXPECT_EQ(a.stop()["failures"], 0);
 }
 
+// The board is rewritten before a command's answer goes out: status read
+// the moment graftctl returns shows the outcome, and PREVIOUS stays shown
+// for as long as a rollback can go to it (after commit too).
+TEST_F(OperatorRequests, StatusReadRightAfterEachCommandShowsItsOutcome) {
+  HostOptions o = host("prompt");
+  o.probation_ms = 600000;
+  TestHost a(dir_.path(), run_dir_, o);
+  a.start();
+  auto greeter = [&] {
+    const auto s = read_status_board(a.board());
+    EXPECT_TRUE(s.has_value());
+    for (const auto& c : s ? s->components : decltype(s->components){}) {
+      if (c.name == "greeter") return std::pair(c.version, c.previous_version);
+    }
+    return std::pair(std::string(), std::string());
+  };
+  ASSERT_EQ(graftctl(run_dir_, {"install", bundle_.string()}).code, 0);
+  EXPECT_EQ(greeter(), std::pair(std::string("1.1.0"), std::string("1.0.0")));
+  ASSERT_EQ(graftctl(run_dir_, {"commit", "greeter"}).code, 0);
+  EXPECT_EQ(greeter(), std::pair(std::string("1.1.0"), std::string("1.0.0")));
+  const RunResult status = graftctl(run_dir_, {"status", "--json"});
+  ASSERT_EQ(status.code, 0) << describe(status);
+  const json j = json::parse(status.out, nullptr, false);
+  EXPECT_EQ(j["hosts"][0]["components"][0]["previous_version"], "1.0.0") << status.out;
+  ASSERT_EQ(graftctl(run_dir_, {"rollback", "greeter"}).code, 0);
+  EXPECT_EQ(greeter(), std::pair(std::string("1.0.0"), std::string()));
+  EXPECT_EQ(a.stop()["failures"], 0);
+}
+
 TEST_F(OperatorRequests, TopJsonHasCallsPerSecond) {
   TestHost a(dir_.path(), run_dir_, host("busy"));
   a.start();
