@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -177,8 +178,20 @@ int main(int argc, char** argv) {
     co.inbox_incomplete_limit = std::chrono::milliseconds(20000);
     co.inbox_rescan = std::chrono::milliseconds(300);
     co.connection_deadline = std::chrono::milliseconds(args.deadline_ms);
-    graft::ControlPlane plane(*runtime, installer, co);
-    std::printf("ready %d %s\n", ::getpid(), plane.socket_path().c_str());
+    std::unique_ptr<graft::ControlPlane> plane;
+    try {
+      plane = std::make_unique<graft::ControlPlane>(*runtime, installer, co);
+    } catch (const std::exception& e) {
+      // A host that cannot start its control plane says why and exits as
+      // an embedding host would: unwinding, so nothing of it (its board in
+      // /dev/shm) is left behind.
+      std::fprintf(stderr, "graft_control_test_host: control plane: %s\n", e.what());
+      stop = true;
+      for (auto& th : load)
+        th.join();
+      return 1;
+    }
+    std::printf("ready %d %s\n", ::getpid(), plane->socket_path().c_str());
     std::fflush(stdout);
     int signo = 0;
     sigwait(&stop_signals, &signo);

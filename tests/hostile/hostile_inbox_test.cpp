@@ -214,7 +214,10 @@ TEST_F(HostileInbox, InboxWritableByOthersStopsTheHostFromStarting) {
        (dir_ / "report.json").string()},
       log.string());
   EXPECT_EQ(line, "") << "a host started on an inbox others can write";
-  child.stop(SIGKILL);
+  const pid_t pid = child.pid();
+  // It exits (code 1) rather than aborting, and leaves no board behind.
+  EXPECT_EQ(child.stop(SIGKILL), 1);
+  EXPECT_FALSE(fs::exists(fs::path("/dev/shm") / HostDirectory(run_dir_).board_name(pid)));
   const std::string text = read_file(log);
   EXPECT_NE(text.find("inbox '" + inbox_.string() + "' is writable by others"), std::string::npos)
       << text;
@@ -233,7 +236,10 @@ TEST_F(HostileInbox, InboxOwnedByAnotherUserStopsTheHostFromStarting) {
        (dir_ / "report.json").string()},
       log.string());
   EXPECT_EQ(line, "");
-  child.stop(SIGKILL);
+  const pid_t pid = child.pid();
+  // It exits (code 1) rather than aborting, and leaves no board behind.
+  EXPECT_EQ(child.stop(SIGKILL), 1);
+  EXPECT_FALSE(fs::exists(fs::path("/dev/shm") / HostDirectory(run_dir_).board_name(pid)));
   EXPECT_NE(read_file(log).find("belongs to uid 65534"), std::string::npos) << read_file(log);
 }
 
