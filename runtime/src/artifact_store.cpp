@@ -169,32 +169,38 @@ Status ArtifactStore::sync_folder() const {
 
 namespace {
 
-// A stored artifact's name is its hash: nothing else may reach a path.
-Status check_hash_name(const std::string& sha256) {
+// The stored copy named by `sha256`. The name is a hash in hex: nothing
+// else may reach a path.
+Status stored_path(const fs::path& dir, const std::string& sha256, fs::path* path) {
   if (sha256.size() != 64 || sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
     return Status(ErrorCode::invalid_argument, "'" + sha256 + "' is not a sha256 in hex");
   }
+  *path = dir / (sha256 + ".so");
   return Status();
+}
+
+Status no_artifact(const fs::path& path) {
+  return Status(ErrorCode::file_missing, "store has no artifact '" + path.string() + "'");
+}
+
+Status corrupt_artifact(const fs::path& path, const std::string& hex) {
+  return Status(ErrorCode::hash_mismatch,
+                "store artifact '" + path.string() + "' is corrupt (content hash " + hex + ")");
 }
 
 }  // namespace
 
 Status ArtifactStore::get(const std::string& sha256, Artifact* out) const {
-  if (Status s = check_hash_name(sha256); !s) return s;
-  const fs::path p = dir_ / (sha256 + ".so");
+  fs::path p;
+  if (Status s = stored_path(dir_, sha256, &p); !s) return s;
   std::uint64_t size = 0;
   std::string hex;
   detail::UntrustedFile f = detail::UntrustedFile::open(p, kMaxObjectSize);
-  if (f.refusal() == detail::FileRefusal::missing) {
-    return Status(ErrorCode::file_missing, "store has no artifact '" + p.string() + "'");
-  }
+  if (f.refusal() == detail::FileRefusal::missing) return no_artifact(p);
   if (!f.sha256(&hex, &size)) {
     return Status(ErrorCode::hash_mismatch, "store artifact " + f.error());
   }
-  if (hex != sha256) {
-    return Status(ErrorCode::hash_mismatch,
-                  "store artifact '" + p.string() + "' is corrupt (content hash " + hex + ")");
-  }
+  if (hex != sha256) return corrupt_artifact(p, hex);
   out->path = p;
   out->sha256 = sha256;
   out->size = size;
@@ -204,14 +210,14 @@ Status ArtifactStore::get(const std::string& sha256, Artifact* out) const {
 
 Status ArtifactStore::read(const std::string& sha256, std::uint64_t max_size,
                            std::string* content) const {
-  if (Status s = check_hash_name(sha256); !s) return s;
-  const fs::path p = dir_ / (sha256 + ".so");
+  fs::path p;
+  if (Status s = stored_path(dir_, sha256, &p); !s) return s;
   detail::UntrustedFile f = detail::UntrustedFile::open(p, max_size);
   std::string data;
   if (!f.read_all(&data)) {
     switch (f.refusal()) {
       case detail::FileRefusal::missing:
-        return Status(ErrorCode::file_missing, "store has no artifact '" + p.string() + "'");
+        return no_artifact(p);
       case detail::FileRefusal::too_large:
         return Status(ErrorCode::size_mismatch, "store artifact " + f.error());
       default:
@@ -219,8 +225,7 @@ Status ArtifactStore::read(const std::string& sha256, std::uint64_t max_size,
     }
   }
   if (const std::string hex = sha256_hex(data.data(), data.size()); hex != sha256) {
-    return Status(ErrorCode::hash_mismatch,
-                  "store artifact '" + p.string() + "' is corrupt (content hash " + hex + ")");
+    return corrupt_artifact(p, hex);
   }
   *content = std::move(data);
   return Status();

@@ -315,14 +315,10 @@ Status rebuild_object_unguarded(const ArtifactStore& store, const fs::path& bund
   }
   // The base: read once and hashed once, the bytes zstd uses. The store
   // names files by content; a base and object beyond what a delta may span
-  // are refused by the read's cap.
-  if (m.size > kMaxDeltaSpan) {
-    return Status(ErrorCode::bundle_invalid, who + ": the object alone exceeds the " +
-                                                 std::to_string(kMaxDeltaSpan) +
-                                                 " bytes a delta may span; send the full bundle");
-  }
+  // are refused by the read's cap, before the base is read.
+  const std::uint64_t base_cap = m.size < kMaxDeltaSpan ? kMaxDeltaSpan - m.size : 0;
   std::string base;
-  if (Status s = store.read(d.base_sha256, kMaxDeltaSpan - m.size, &base); !s) {
+  if (Status s = store.read(d.base_sha256, base_cap, &base); !s) {
     if (s.code() == ErrorCode::file_missing) {
       return Status(ErrorCode::base_missing, who + ": this host does not hold base sha256 " +
                                                  d.base_sha256 + "; send the full bundle");
