@@ -332,6 +332,14 @@ TEST_F(DeltaTest, ACorruptBaseInTheStoreIsRefusedNamingIt) {
   EXPECT_NE(h->serving("greeter"), "1.0.0 (a)");
 }
 
+TEST_F(DeltaTest, ADeltaSpanningMoreThanAZstdWindowIsRefusedBeforeTheBaseIsRead) {
+  // Signed as rebuilding 3 GiB: base and object cannot share one window.
+  const std::uint64_t huge = std::uint64_t{3} << 30;
+  const fs::path bundle =
+      delta_only_bundle("huge", base_, delta_of(base_, target_), huge, target_sha_);
+  expect_refused_and_unchanged(bundle, ErrorCode::bundle_invalid, "bytes a delta may span");
+}
+
 // The store's one-read lookup: the bytes returned are the bytes hashed.
 
 TEST(StoreReadTest, ReturnsTheVerifiedBytesAndNamesEveryRefusal) {
@@ -425,6 +433,21 @@ TEST(DeltaApplyTest, WrongBaseDoesNotRebuildTheObject) {
   // from one is not the object (and rebuild_object's SHA-256 check refuses
   // it: RebuiltObjectOneByteOffTheSignedHashIsRefused).
   EXPECT_TRUE(!s || rebuilt != target);
+}
+
+TEST(StoreReadTest, ASymlinkInPlaceOfAStoredArtifactIsNotFollowed) {
+  TempDir dir;
+  ArtifactStore store(dir / "store");
+  const std::string data(5000, 's');
+  const std::string sha = sha256_hex(data.data(), data.size());
+  // Elsewhere, a file with exactly that content; in the store, a link to it.
+  write_file(dir / "elsewhere.so", data);
+  fs::create_symlink(dir / "elsewhere.so", dir / "store" / (sha + ".so"));
+  std::string got = "untouched";
+  const Status s = store.read(sha, data.size(), &got);
+  EXPECT_EQ(s.code(), ErrorCode::io_error) << s.message();
+  EXPECT_NE(s.message().find("symlink"), std::string::npos) << s.message();
+  EXPECT_EQ(got, "untouched");
 }
 
 // Objects of a megabyte or more are hashed on a second thread that trails
