@@ -40,13 +40,8 @@ void census(std::uint32_t index, const VersionCell* const* cells, std::size_t n,
 // The threads inside `cell` right now: "tid 1234 (worker-3)".
 std::vector<std::string> threads_inside(const VersionCell* cell);
 
-// Records in use (live registered threads), and memory chunks mapped for
-// records (512 KiB each; one empty chunk is kept for the next threads).
-struct RegistryCounts {
-  std::size_t live = 0;
-  std::size_t chunks = 0;
-};
-GRAFT_API RegistryCounts registry_counts() noexcept;
+// Records listed: threads that have made a call and not exited.
+GRAFT_API std::size_t registered_threads() noexcept;
 
 // fork(): the registry lock is held over the fork; the child keeps only the
 // forking thread's record.

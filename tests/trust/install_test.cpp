@@ -147,10 +147,16 @@ TEST_F(InstallTest, ProbationRollbackOfAFaultyPatchIsJournaledAndRecorded) {
     EXPECT_EQ(host->tag(), -1);
   ASSERT_TRUE(eventually([&] { return host->serving() == "1.0.0"; }));
   EXPECT_EQ(host->tag(), kTagBase);
-  EXPECT_TRUE(journal_has(state_dir(), "rolled_back", [](const json& j) {
-    return j.value("by", "") == "probation" && j.value("version", "") == "1.0.0" &&
-           j.value("from", "") == "1.2.0";
+  // The journal and the record are written by the installer's listener,
+  // after the slot has switched back: wait for them too.
+  EXPECT_TRUE(eventually([&] {
+    return journal_has(state_dir(), "rolled_back", [](const json& j) {
+      return j.value("by", "") == "probation" && j.value("version", "") == "1.0.0" &&
+             j.value("from", "") == "1.2.0";
+    });
   }));
+  EXPECT_TRUE(eventually(
+      [&] { return host->installer->state().components.at("greeter").serving == V("1.0.0"); }));
   const ComponentRecord r = host->installer->state().components.at("greeter");
   EXPECT_EQ(r.serving, V("1.0.0"));
   EXPECT_EQ(r.previous, std::nullopt);  // the faulty patch is not a rollback target
