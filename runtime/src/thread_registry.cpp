@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <fstream>
 #include <mutex>
+#include <new>
 
 namespace graft::detail {
 
@@ -42,6 +43,12 @@ constexpr std::size_t kUnlisted = ~std::size_t{0};
 
 // Every thread's record: ~2.3 KB of each thread's TLS, freed with it.
 constinit thread_local Entry t_entry;
+// Set once graft's key destructor has unlisted t_entry. A call after that
+// comes from another library's key destructor, perhaps in glibc's last
+// round, after which nothing would unlist a record before the TLS goes: it
+// gets a record from the heap instead, freed by the next round if there is
+// one and otherwise left listed (a leak, never a dangling record).
+constinit thread_local bool t_exiting = false;
 
 Entry* entry_of(ThreadRecord* r) {
   return reinterpret_cast<Entry*>(r);
@@ -145,13 +152,12 @@ void fold_and_unlist_locked(Entry* e) noexcept {
 void release_record(void* p) {
   auto* e = static_cast<Entry*>(p);
   t_record = &g_unregistered;
-  std::lock_guard lock(g_mu);
-  fold_and_unlist_locked(e);
-  // Folded: a later destructor's call lists the record again from zero.
-  for (unsigned i = 0; i < kMaxSlots; ++i) {
-    e->record.calls[i].store(0, std::memory_order_relaxed);
-    e->record.errors[i].store(0, std::memory_order_relaxed);
+  t_exiting = true;
+  {
+    std::lock_guard lock(g_mu);
+    fold_and_unlist_locked(e);
   }
+  if (e != &t_entry) delete e;
 }
 
 pthread_key_t exit_key() {
@@ -185,12 +191,16 @@ ThreadRecord* admit_slow(graft_status* status) noexcept {
 }
 
 ThreadRecord* register_thread() noexcept {
-  Entry* e = &t_entry;
+  Entry* e = t_exiting ? new (std::nothrow) Entry() : &t_entry;
+  if (e == nullptr) return nullptr;
   e->tid.store(static_cast<pid_t>(::syscall(SYS_gettid)), std::memory_order_relaxed);
   e->record.fence = barrier_mode() == BarrierMode::fence;
   // Before listing, so that a failure leaves nothing to undo. The key was
   // made while the library loaded: no first-use guard to queue on.
-  if (pthread_setspecific(exit_key(), e) != 0) return nullptr;
+  if (pthread_setspecific(exit_key(), e) != 0) {
+    if (e != &t_entry) delete e;
+    return nullptr;
+  }
   // [L1] Listed before the first hazard store ([G2], program order): a scan
   // after the reloader's barrier that must see that hazard sees the record
   // (it takes g_incoming first). Partner: take_incoming_locked.

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -349,6 +350,64 @@ TEST(VersionLifeTest, ThousandThreadsCallingFromThreadLocalDestructorsLeaveAtMos
   detail::for_each_thread_record([&](const detail::ThreadRecord&) { ++records; });
   EXPECT_LE(records, 2u) << "records still in the registry after the threads exited";
   EXPECT_EQ(detail::registered_threads(), records);
+}
+
+// A call from another library's pthread key destructor after graft's own
+// has run, in glibc's last round of them: nothing unlists the record after
+// that, and the thread's TLS goes (to glibc's stack cache, then to the next
+// thread). That record must not be the thread's TLS record.
+pthread_key_t g_late_key;
+thread_local int t_late_rounds = 0;
+void call_in_the_last_round(void*) {
+  if (++t_late_rounds < PTHREAD_DESTRUCTOR_ITERATIONS) {
+    (void)pthread_setspecific(g_late_key, &t_late_rounds);  // another round, please
+    return;
+  }
+  int64_t out = 0;
+  (void)g_tls_slot->call(&greeter_v1::tag, int64_t{1}, &out);
+}
+
+TEST(VersionLifeTest, ACallInTheLastKeyDestructorRoundLeavesNoRecordInTheThreadsTls) {
+  TempDir dir;
+  LogCapture log;
+  auto rt = Runtime::open(options_for(dir, log));
+  auto& slot = rt->slot<greeter_v1>("greeter");
+  ASSERT_TRUE(slot.load(component_file("greeter-1.0.0.so")).ok());
+  g_tls_slot = &slot;
+  // Made after graft's key (made while libgraft loaded): its destructor runs
+  // after graft's in each round.
+  ASSERT_EQ(pthread_key_create(&g_late_key, &call_in_the_last_round), 0);
+  const auto before = slot.status().calls;
+  std::thread([] {
+    int64_t out = 0;
+    (void)g_tls_slot->call(&greeter_v1::tag, int64_t{1}, &out);
+    (void)pthread_setspecific(g_late_key, &t_late_rounds);
+  }).join();
+  EXPECT_EQ(slot.status().calls - before, 2u);
+  // The next thread gets the cached stack, and its TLS where the last one's
+  // was: a record left listed there would be counted twice.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool called = false, leave = false;
+  std::thread next([&] {
+    int64_t out = 0;
+    for (int i = 0; i < 10; ++i)
+      (void)g_tls_slot->call(&greeter_v1::tag, int64_t{1}, &out);
+    std::unique_lock lock(mu);
+    called = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return leave; });
+  });
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return called; });
+    EXPECT_EQ(slot.status().calls - before, 12u) << "a call counted twice";
+    leave = true;
+    cv.notify_all();
+  }
+  next.join();
+  EXPECT_EQ(slot.status().calls - before, 12u);
+  pthread_key_delete(g_late_key);
 }
 
 // 7. pthread_exit inside a component call.
