@@ -314,21 +314,32 @@ TEST(VersionLifeTest, ForkedChildSwapsAndDestroysItsRuntimeWhileAParentThreadIsI
 }
 
 // 6. Threads whose thread_local destructor calls a slot leave no record.
-Slot<greeter_v1>* g_tls_slot = nullptr;
-struct CallsOnExit {
-  ~CallsOnExit() {
-    int64_t out = 0;
-    (void)g_tls_slot->call(&greeter_v1::tag, int64_t{1}, &out);
+// The slot that exiting threads' destructors call: they cannot capture it.
+Slot<greeter_v1>* g_exit_slot = nullptr;
+void call_exit_slot() {
+  int64_t out = 0;
+  (void)g_exit_slot->call(&greeter_v1::tag, int64_t{1}, &out);
+}
+
+// A runtime serving greeter 1.0.0 in g_exit_slot.
+struct ExitSlotRuntime {
+  TempDir dir;
+  LogCapture log;
+  std::unique_ptr<Runtime> rt = Runtime::open(options_for(dir, log));
+  Slot<greeter_v1>& slot = rt->slot<greeter_v1>("greeter");
+  ExitSlotRuntime() {
+    EXPECT_TRUE(slot.load(component_file("greeter-1.0.0.so")).ok());
+    g_exit_slot = &slot;
   }
 };
 
+struct CallsOnExit {
+  ~CallsOnExit() { call_exit_slot(); }
+};
+
 TEST(VersionLifeTest, ThousandThreadsCallingFromThreadLocalDestructorsLeaveAtMostTwoRecords) {
-  TempDir dir;
-  LogCapture log;
-  auto rt = Runtime::open(options_for(dir, log));
-  auto& slot = rt->slot<greeter_v1>("greeter");
-  ASSERT_TRUE(slot.load(component_file("greeter-1.0.0.so")).ok());
-  g_tls_slot = &slot;
+  ExitSlotRuntime runtime;
+  auto& slot = runtime.slot;
   const auto before = slot.status().calls;
   for (int batch = 0; batch < 10; ++batch) {
     std::vector<std::thread> threads;
@@ -338,8 +349,7 @@ TEST(VersionLifeTest, ThousandThreadsCallingFromThreadLocalDestructorsLeaveAtMos
         // whatever graft itself keeps per thread: its call comes last.
         thread_local CallsOnExit on_exit;
         (void)&on_exit;
-        int64_t out = 0;
-        (void)g_tls_slot->call(&greeter_v1::tag, int64_t{1}, &out);
+        call_exit_slot();
       });
     }
     for (auto& t : threads)
@@ -363,24 +373,18 @@ void call_in_the_last_round(void*) {
     (void)pthread_setspecific(g_late_key, &t_late_rounds);  // another round, please
     return;
   }
-  int64_t out = 0;
-  (void)g_tls_slot->call(&greeter_v1::tag, int64_t{1}, &out);
+  call_exit_slot();
 }
 
 TEST(VersionLifeTest, ACallInTheLastKeyDestructorRoundLeavesNoRecordInTheThreadsTls) {
-  TempDir dir;
-  LogCapture log;
-  auto rt = Runtime::open(options_for(dir, log));
-  auto& slot = rt->slot<greeter_v1>("greeter");
-  ASSERT_TRUE(slot.load(component_file("greeter-1.0.0.so")).ok());
-  g_tls_slot = &slot;
+  ExitSlotRuntime runtime;
+  auto& slot = runtime.slot;
   // Made after graft's key (made while libgraft loaded): its destructor runs
   // after graft's in each round.
   ASSERT_EQ(pthread_key_create(&g_late_key, &call_in_the_last_round), 0);
   const auto before = slot.status().calls;
   std::thread([] {
-    int64_t out = 0;
-    (void)g_tls_slot->call(&greeter_v1::tag, int64_t{1}, &out);
+    call_exit_slot();
     (void)pthread_setspecific(g_late_key, &t_late_rounds);
   }).join();
   EXPECT_EQ(slot.status().calls - before, 2u);
@@ -390,9 +394,8 @@ TEST(VersionLifeTest, ACallInTheLastKeyDestructorRoundLeavesNoRecordInTheThreads
   std::condition_variable cv;
   bool called = false, leave = false;
   std::thread next([&] {
-    int64_t out = 0;
     for (int i = 0; i < 10; ++i)
-      (void)g_tls_slot->call(&greeter_v1::tag, int64_t{1}, &out);
+      call_exit_slot();
     std::unique_lock lock(mu);
     called = true;
     cv.notify_all();

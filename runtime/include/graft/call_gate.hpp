@@ -284,7 +284,8 @@ GRAFT_API bool heavy_barrier() noexcept;
 namespace graft {
 // Registers the calling thread with the call gate now rather than on its
 // first call: a thread whose first call may come from a signal handler must
-// call this first (registration allocates; a call does not).
+// call this first (registration calls pthread_setspecific, and glibc may
+// allocate the TLS of a dlopened libgraft; a call does neither).
 GRAFT_API bool prepare_this_thread() noexcept;
 }  // namespace graft
 
