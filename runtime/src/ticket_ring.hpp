@@ -51,17 +51,13 @@ class TicketRing {
   }
 
   // One caller at a time. Hands `take` every item whose bit is set,
-  // emptying its cell; `ahead(item)` sees each item a little earlier, for
-  // prefetching.
-  template <class Take, class Ahead>
-  void drain(Take&& take, Ahead&& ahead) noexcept {
+  // emptying its cell.
+  template <class Take>
+  void drain(Take&& take) noexcept {
     for (std::size_t w = 0; w < Cells / 64; ++w) {
       if (filled_[w].load(std::memory_order_relaxed) == 0) continue;
       // Partner: the fetch_or in put(). The bit was set after its cell was filled.
       std::uint64_t bits = filled_[w].exchange(0, std::memory_order_seq_cst);
-      for (std::uint64_t b = bits; b != 0; b &= b - 1)
-        ahead(cells_[w * 64 + static_cast<std::size_t>(__builtin_ctzll(b))].load(
-            std::memory_order_relaxed));
       for (; bits != 0; bits &= bits - 1) {
         std::atomic<T*>& cell = cells_[w * 64 + static_cast<std::size_t>(__builtin_ctzll(bits))];
         T* item = cell.load(std::memory_order_seq_cst);
