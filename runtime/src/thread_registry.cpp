@@ -34,9 +34,8 @@ namespace {
 // Never in the list, never written: its depth keeps the fast path out.
 constinit ThreadRecord g_unregistered{kMaxNesting};
 
-// The list's fields take the line just before the record's first: a scan
-// that moves a newly listed record (reading `next`, writing `pos`) and then
-// reads its depth touches two adjacent lines, which arrive together.
+// The list's fields, written by scans under the lock, have a line of their
+// own, apart from the record's lines that its thread writes on every call.
 struct Entry {
   // The owning thread's id, read by scans under the lock.
   std::atomic<pid_t> tid{0};
@@ -64,7 +63,7 @@ constinit std::mutex g_mu;
 // a ring cell is still full, on the overflow list instead, linked through
 // `next`. A scan takes both under the lock. A ring, not only a list: the
 // first status after 10,000 threads' first calls took 3.4 ms chasing a list
-// through their stacks, ~1 ms reading the ring.
+// through their stacks, 0.5-1.1 ms reading the ring.
 constinit TicketRing<Entry, 16384> g_ring;
 constinit std::atomic<Entry*> g_overflow{nullptr};
 // Listed records, dense: a scan walks an array (and prefetches ahead)
@@ -144,7 +143,8 @@ void take_and_place_incoming_locked() noexcept {
 // from memory (its first line, and `extra` bytes into it when asked). The
 // records just taken in learn their places on the way: one trip to each
 // (after a storm of 10,000 first calls they are in as many pages; the first
-// status took 0.5-0.9 ms so, 0.8-1.2 ms placing them in a pass of its own).
+// status took 0.5-0.9 ms so, 0.8-1.2 ms placing them in a pass of its own,
+// in runs side by side).
 template <class Visit>
 void scan_locked(std::size_t extra, Visit&& visit) {
   const std::size_t first = take_incoming_locked();
@@ -160,7 +160,14 @@ void scan_locked(std::size_t extra, Visit&& visit) {
       if (i + kAhead >= first) __builtin_prefetch(ahead, 1);
     }
     if (i >= first) list[i]->pos = i;
-    visit(*list[i]);
+    try {
+      visit(*list[i]);
+    } catch (...) {
+      // threads_inside() allocates: no record may stay unplaced, or
+      // unlisting it would move the wrong entry.
+      place_locked(std::max(i, first));
+      throw;
+    }
   }
   for (const Entry* e = g_unlisted; e != nullptr; e = e->next)
     visit(*e);
