@@ -258,8 +258,8 @@ ThreadRecord* register_thread() noexcept {
     return nullptr;
   }
   // [L1] Listed before the first hazard store ([G2], program order): a scan
-  // after the reloader's barrier that must see that hazard sees the ticket
-  // and the record. Partner: take_incoming_locked.
+  // after the reloader's barrier that must see that hazard sees the record
+  // (its cell and bit, or the overflow list). Partner: take_incoming_locked.
   if (!g_ring.put(e)) {
     Entry* head = g_overflow.load(std::memory_order_relaxed);
     do {
