@@ -319,9 +319,8 @@ void BM_ThreadStorm10000(benchmark::State& state) {
     Storm storm(kStormThreads);
     storm.slot = &slot;
     auto threads = start_storm(storm);
-    // The first status lists the records the storm's first calls pushed
-    // (a pointer chase through 10,000 threads' TLS); later ones walk a
-    // dense array.
+    // The first status takes in the records the storm's first calls
+    // listed (each in its own thread's stack); later ones only walk them.
     const auto f0 = Clock::now();
     (void)slot.status();
     const double first_status_ms =
