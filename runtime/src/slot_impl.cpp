@@ -4,7 +4,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <new>
 
 namespace graft::detail {
 namespace {
@@ -24,6 +27,21 @@ void keep_forever(std::unique_ptr<LoadedComponent> c) {
   static auto* kept = new std::vector<std::unique_ptr<LoadedComponent>>();
   std::lock_guard lock(mu);
   kept->push_back(std::move(c));
+}
+
+// The slots whose events this thread is sending now, innermost first (a
+// listener's own reload of one of them runs inside that delivery).
+struct Delivering {
+  const SlotImpl* slot;
+  const Delivering* outer;
+};
+thread_local const Delivering* t_delivering = nullptr;
+
+bool delivering(const SlotImpl* slot) {
+  for (const Delivering* d = t_delivering; d != nullptr; d = d->outer) {
+    if (d->slot == slot) return true;
+  }
+  return false;
 }
 
 bool is_state_failure(ErrorCode code) {
@@ -71,15 +89,68 @@ void SlotImpl::shutdown() {
 
 template <class Op>
 Status SlotImpl::reloading(Op&& op) {
-  std::vector<SlotEvent> events;
+  Batch batch;
   Status s;
   {
     std::lock_guard reload(reload_mu_);
     s = op();
-    events.swap(outbox_);
+    batch = take_outbox();
   }
-  send(events);
+  deliver(batch);
   return s;
+}
+
+SlotImpl::Batch SlotImpl::take_outbox() {
+  Batch b;
+  b.events.swap(outbox_);
+  if (!b.events.empty()) b.ticket = tickets_issued_++;  // [E1] the batch's place in line
+  return b;
+}
+
+// [E1] A slot's events reach the listeners in the order the slot raised them,
+// each batch on the thread that raised it. A batch takes its ticket under the
+// reload lock (take_outbox), so ticket order is the order of the reloads; it
+// is sent once every earlier ticket has been (partner: the turn's advance at
+// the end of this function). Without this a thread preempted between the
+// reload lock and its listeners let a later reload be heard first, and the
+// Installer, which keeps the installed state from these events, recorded a
+// version the slot no longer served and pruned the store copy the slot would
+// roll back to (EventOrderTest.*, the soak's rollbacks).
+void SlotImpl::deliver(Batch& batch) noexcept {
+  if (batch.events.empty()) return;
+  if (delivering(this)) {
+    // A listener's own reload of this slot: this thread holds the turn, and
+    // waiting for its ticket would be waiting for itself. Sent now, inside
+    // the event that caused it; the turn passes over its ticket.
+    send(batch.events);
+    std::lock_guard turn(turn_mu_);
+    done_early_.push_back(batch.ticket);
+    return;
+  }
+  {
+    // A cancellation point in a noexcept function would end the process.
+    int cancel_state = 0;
+    ::pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+    std::unique_lock turn(turn_mu_);
+    turn_cv_.wait(turn, [&] { return turn_ == batch.ticket; });
+    ::pthread_setcancelstate(cancel_state, nullptr);
+  }
+  const Delivering here{this, t_delivering};
+  t_delivering = &here;
+  send(batch.events);
+  t_delivering = here.outer;
+  {
+    std::lock_guard turn(turn_mu_);
+    if (turn_ == batch.ticket) {  // not so after a fork reset the line (after_fork_child)
+      ++turn_;
+      for (auto it = std::find(done_early_.begin(), done_early_.end(), turn_);
+           it != done_early_.end(); it = std::find(done_early_.begin(), done_early_.end(), turn_)) {
+        done_early_.erase(it);
+        ++turn_;
+      }
+    }
+  }
+  turn_cv_.notify_all();
 }
 
 Status SlotImpl::refuse_reentrant(const std::string& what, const std::string& by,
@@ -449,7 +520,7 @@ Status SlotImpl::commit_locked(const std::string& by) {
 }
 
 bool SlotImpl::housekeep(Clock::time_point now) {
-  std::vector<SlotEvent> events;
+  Batch batch;
   bool work = true;
   {
     std::unique_lock reload(reload_mu_, std::try_to_lock);
@@ -489,9 +560,9 @@ bool SlotImpl::housekeep(Clock::time_point now) {
       work = probation_ || !draining_.empty() ||
              (previous_ && CallGate::in_flight(&previous_->cell()) > 0);
     }
-    events.swap(outbox_);
+    batch = take_outbox();
   }
-  send(events);
+  deliver(batch);
   return work;
 }
 
@@ -603,9 +674,16 @@ void SlotImpl::raise(SlotEvent e) {
   outbox_.push_back(std::move(e));
 }
 
-void SlotImpl::send(std::vector<SlotEvent>& events) {
-  auto& log = *shared_.logger;
+void SlotImpl::send(std::vector<SlotEvent>& events) noexcept {
   for (const auto& e : events) {
+    log_event(e);
+    shared_.emit(e);
+  }
+}
+
+void SlotImpl::log_event(const SlotEvent& e) const noexcept {
+  auto& log = *shared_.logger;
+  try {
     const std::string_view kind = to_string(e.kind);
     switch (e.kind) {
       case SlotEventKind::refused:
@@ -625,24 +703,34 @@ void SlotImpl::send(std::vector<SlotEvent>& events) {
         log.info("[{} {}] {} (by {})", e.component, e.version, kind, e.by);
         break;
     }
-    shared_.emit(e);
+  } catch (...) {
+    // Not logged (out of memory): the listeners still hear it.
   }
 }
 
 void SlotImpl::before_fork() noexcept {
   reload_mu_.lock();
   state_mu_.lock();
+  turn_mu_.lock();
   gate_.before_fork();
 }
 
 void SlotImpl::after_fork_parent() noexcept {
   gate_.after_fork_parent();
+  turn_mu_.unlock();
   state_mu_.unlock();
   reload_mu_.unlock();
 }
 
 void SlotImpl::after_fork_child() noexcept {
   gate_.after_fork_child();
+  // The batches still in line belong to threads the child does not have:
+  // the next ticket is the child's turn. A fresh condition, as the old one
+  // may count waiters that are gone.
+  turn_ = tickets_issued_;
+  done_early_.clear();
+  new (&turn_cv_) std::condition_variable();
+  turn_mu_.unlock();
   state_mu_.unlock();
   reload_mu_.unlock();
 }

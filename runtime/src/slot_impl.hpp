@@ -12,7 +12,8 @@
 // callers or the status can see, then a noexcept commit step. Only `reap`
 // unmaps, and only a version that was never published or that the barrier
 // and the hazard scan found empty; no destructor unmaps. Events raised under
-// the reload lock go out (log, listeners) after it is released.
+// the reload lock go out (log, listeners) after it is released, in the order
+// the slot raised them ([E1] in slot_impl.cpp).
 //
 // Reloads of one slot are serialised by `reload_mu_`; status readers take
 // only `state_mu_`, so a swap that waits on a drain never blocks them.
@@ -24,6 +25,7 @@
 #include "runtime_shared.hpp"
 
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -91,7 +93,16 @@ class SlotImpl {
   void forget_artifact_if_unused(const Artifact& artifact);
   SwapMode resolve(SwapMode mode, const LoadedComponent& from, const LoadedComponent& to) const;
   void raise(SlotEvent event);
-  void send(std::vector<SlotEvent>& events);
+  // Under the reload lock: the events `op` raised, with their place in line.
+  struct Batch {
+    std::vector<SlotEvent> events;
+    std::uint64_t ticket = 0;
+  };
+  Batch take_outbox();
+  // After the reload lock: waits for the batch's turn, then sends it.
+  void deliver(Batch& batch) noexcept;
+  void send(std::vector<SlotEvent>& events) noexcept;
+  void log_event(const SlotEvent& e) const noexcept;
 
   CallGate& gate_;
   RuntimeShared& shared_;
@@ -101,8 +112,14 @@ class SlotImpl {
   bool fully_unloaded_ = true;
 
   std::mutex reload_mu_;
-  std::vector<SlotEvent> outbox_;      // guarded by reload_mu_
-  bool auto_rollback_failed_ = false;  // guarded by reload_mu_
+  std::vector<SlotEvent> outbox_;     // guarded by reload_mu_
+  std::uint64_t tickets_issued_ = 0;  // guarded by reload_mu_
+  // Delivery turns: batches go to listeners in ticket order ([E1]).
+  std::mutex turn_mu_;
+  std::condition_variable turn_cv_;
+  std::uint64_t turn_ = 0;                 // guarded by turn_mu_: the next ticket to deliver
+  std::vector<std::uint64_t> done_early_;  // guarded by turn_mu_: delivered out of turn
+  bool auto_rollback_failed_ = false;      // guarded by reload_mu_
   mutable std::mutex state_mu_;
   // Guarded by state_mu_ (written only with reload_mu_ held too).
   Component current_;   // Serving

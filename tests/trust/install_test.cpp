@@ -7,7 +7,9 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <set>
+#include <thread>
 
 namespace graft::testing {
 namespace {
@@ -161,6 +163,43 @@ TEST_F(InstallTest, ProbationRollbackOfAFaultyPatchIsJournaledAndRecorded) {
   EXPECT_EQ(r.serving, V("1.0.0"));
   EXPECT_EQ(r.previous, std::nullopt);  // the faulty patch is not a rollback target
   EXPECT_EQ(r.highest, V("1.2.0"));
+}
+
+// The installed state follows the slot even when the Installer hears an
+// earlier swap late: here a slow listener ahead of it holds the install's
+// event until the host has swapped back to the base on another thread.
+// Heard out of order, the state said "(a) serves, previous 1.0.0" while the
+// slot served 1.0.0: a restart would have brought (a) back.
+TEST_F(InstallTest, StateFollowsTheSlotWhenAnEarlierSwapIsHeardLate) {
+  auto host = base_host();
+  host->installer.reset();
+  std::atomic<bool> held{false};
+  host->runtime->on_event([&](const SlotEvent& e) {
+    if (e.kind != SlotEventKind::swapped || e.version != "1.0.0 (a)") return;
+    held = true;
+    EXPECT_TRUE(eventually([&] { return host->serving() == "1.0.0"; }));
+  });
+  host->installer =
+      std::make_unique<Installer>(*host->runtime, InstallerOptions{{key_.public_file}});
+  const fs::path a = bundle_a();
+  std::thread install([&] {
+    const Status s = host->installer->install(a);
+    EXPECT_TRUE(s.ok()) << s.message();
+  });
+  ASSERT_TRUE(eventually([&] { return held.load(); }));
+  std::thread back([&] {
+    SwapOptions older;
+    older.allow_older = true;
+    const Status s = host->greeter->swap(greeter_base_so(), older);
+    EXPECT_TRUE(s.ok()) << s.message();
+  });
+  install.join();
+  back.join();
+  EXPECT_EQ(host->serving(), "1.0.0");
+  const ComponentRecord r = host->installer->state().components.at("greeter");
+  ASSERT_TRUE(r.serving && r.previous);
+  EXPECT_EQ(r.serving->to_string(), "1.0.0");
+  EXPECT_EQ(r.previous->to_string(), "1.0.0 (a)");
 }
 
 TEST_F(InstallTest, OldVersionIsUnloadedAndJournaledAfterTheSwap) {

@@ -85,6 +85,9 @@ class Runtime {
 
   using Listener = std::function<void(const SlotEvent&)>;
   // Called on the thread where the event happens (often the housekeeping thread); keep it short.
+  // A slot's events arrive in the order the slot raised them: a reload of a slot returns once
+  // that slot's earlier events were heard, so a listener must not wait for another thread's
+  // reload of the same slot (docs/embedding.md, "Events").
   // Listeners stay registered until the Runtime is destroyed, so whatever one captures must
   // outlive the Runtime.
   void on_event(Listener listener);
