@@ -4,6 +4,7 @@
 #include "owned_folder.hpp"
 #include "printable.hpp"
 #include "sha256.hpp"
+#include "store_hold.hpp"
 #include "untrusted_file.hpp"
 
 #include <fcntl.h>
@@ -231,11 +232,13 @@ Status ArtifactStore::read(const std::string& sha256, std::uint64_t max_size,
   return Status();
 }
 
-void ArtifactStore::remove(const std::string& sha256) const {
-  std::error_code ec;
-  fs::remove(dir_ / (sha256 + ".so"), ec);
-  for (const char* suffix : {kManifestSuffix, kSignatureSuffix, kOwnSuffix})
-    fs::remove(dir_ / (sha256 + suffix), ec);
+bool ArtifactStore::remove(const std::string& sha256) const {
+  return detail::unless_held(dir_, sha256, [&] {
+    std::error_code ec;
+    fs::remove(dir_ / (sha256 + ".so"), ec);
+    for (const char* suffix : {kManifestSuffix, kSignatureSuffix, kOwnSuffix})
+      fs::remove(dir_ / (sha256 + suffix), ec);
+  });
 }
 
 Status ArtifactStore::put_beside(const std::string& sha256, const char* suffix,

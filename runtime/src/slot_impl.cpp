@@ -104,6 +104,7 @@ SlotImpl::Batch SlotImpl::take_outbox() {
   Batch b;
   b.events.swap(outbox_);
   if (!b.events.empty()) b.ticket = tickets_issued_++;  // [E1] the batch's place in line
+  b.holds.swap(op_holds_);
   return b;
 }
 
@@ -125,6 +126,7 @@ void SlotImpl::deliver(Batch& batch) noexcept {
     send(batch.events);
     std::lock_guard turn(turn_mu_);
     done_early_.push_back(batch.ticket);
+    skip_done_early_locked();  // only ever moves here when a fork reset the line
     return;
   }
   {
@@ -143,14 +145,15 @@ void SlotImpl::deliver(Batch& batch) noexcept {
     std::lock_guard turn(turn_mu_);
     if (turn_ == batch.ticket) {  // not so after a fork reset the line (after_fork_child)
       ++turn_;
-      for (auto it = std::find(done_early_.begin(), done_early_.end(), turn_);
-           it != done_early_.end(); it = std::find(done_early_.begin(), done_early_.end(), turn_)) {
-        done_early_.erase(it);
-        ++turn_;
-      }
+      skip_done_early_locked();
     }
   }
   turn_cv_.notify_all();
+}
+
+void SlotImpl::skip_done_early_locked() {
+  while (std::erase(done_early_, turn_) > 0)
+    ++turn_;
 }
 
 Status SlotImpl::refuse_reentrant(const std::string& what, const std::string& by,
@@ -201,14 +204,22 @@ Status SlotImpl::load_artifact(const Artifact& artifact, const SwapOptions& opti
 Status SlotImpl::open_file(const std::filesystem::path& file, const SwapOptions& options,
                            Component* out) {
   Artifact artifact;
-  if (Status s = shared_.store->put(file, &artifact); !s) {
-    return Status(s.code(), "component '" + spec_.component + "': " + s.message());
+  for (int attempt = 0;; ++attempt) {
+    if (Status s = shared_.store->put(file, &artifact); !s) {
+      return Status(s.code(), "component '" + spec_.component + "': " + s.message());
+    }
+    op_holds_.emplace_back(*shared_.store, artifact.sha256);
+    // A copy that was there already may have been removed (by a prune that
+    // found no hold) between the put and the hold: put once more, held now.
+    std::error_code ec;
+    if (attempt == 1 || std::filesystem::exists(artifact.path, ec)) break;
   }
   return open_artifact(artifact, options, out);
 }
 
 Status SlotImpl::open_artifact(const Artifact& artifact, const SwapOptions& options,
                                Component* out) {
+  op_holds_.emplace_back(*shared_.store, artifact.sha256);
   Component next;
   Status s = LoadedComponent::open(artifact, spec_, gate_, shared_.logger, &next);
   if (s && options.expect_version && *options.expect_version != next->version()) {
@@ -347,7 +358,7 @@ void SlotImpl::commit_switch(Component next, SwapMode mode, bool retain_old, Slo
     } else {
       probation_ = false;
       if (kind == SlotEventKind::swapped) {
-        rollback_target_ = RollbackTarget{old_owned->artifact(), old_owned->version()};
+        rollback_target_.emplace(*old_owned, *shared_.store);
       } else {
         rollback_target_.reset();  // a rollback only ever moves to the recorded previous
       }
@@ -509,7 +520,7 @@ Status SlotImpl::commit_locked(const std::string& by) {
     e.by = by;
     if (previous_) {
       e.from_version = previous_->version().to_string();
-      rollback_target_ = RollbackTarget{previous_->artifact(), previous_->version()};
+      rollback_target_.emplace(*previous_, *shared_.store);
       draining_.push_back(std::move(previous_));  // Retained -> Draining
     }
     probation_ = false;
@@ -651,6 +662,8 @@ Status SlotImpl::refuse(Status status, const std::string& by, const std::string&
 }
 
 void SlotImpl::forget_artifact_if_unused(const Artifact& artifact) {
+  // This reload's own holds on it go; anyone else's keep it (store_hold.hpp).
+  std::erase_if(op_holds_, [&](const StoreHold& h) { return h.sha256() == artifact.sha256; });
   std::lock_guard state(state_mu_);
   auto uses = [&](const Component& c) { return c && c->artifact().sha256 == artifact.sha256; };
   if (uses(current_) || uses(previous_)) return;

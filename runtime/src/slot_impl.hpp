@@ -23,6 +23,7 @@
 
 #include "loaded_component.hpp"
 #include "runtime_shared.hpp"
+#include "store_hold.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -94,13 +95,18 @@ class SlotImpl {
   SwapMode resolve(SwapMode mode, const LoadedComponent& from, const LoadedComponent& to) const;
   void raise(SlotEvent event);
   // Under the reload lock: the events `op` raised, with their place in line.
+  // The reload's holds on the store copies it loaded go with its events:
+  // dropped once they were heard (and the Installer records the copies).
   struct Batch {
     std::vector<SlotEvent> events;
     std::uint64_t ticket = 0;
+    std::vector<StoreHold> holds;
   };
   Batch take_outbox();
   // After the reload lock: waits for the batch's turn, then sends it.
   void deliver(Batch& batch) noexcept;
+  // Under turn_mu_: moves the turn past tickets already delivered out of turn.
+  void skip_done_early_locked();
   void send(std::vector<SlotEvent>& events) noexcept;
   void log_event(const SlotEvent& e) const noexcept;
 
@@ -114,6 +120,7 @@ class SlotImpl {
   std::mutex reload_mu_;
   std::vector<SlotEvent> outbox_;     // guarded by reload_mu_
   std::uint64_t tickets_issued_ = 0;  // guarded by reload_mu_
+  std::vector<StoreHold> op_holds_;   // guarded by reload_mu_: this reload's store copies
   // Delivery turns: batches go to listeners in ticket order ([E1]).
   std::mutex turn_mu_;
   std::condition_variable turn_cv_;
@@ -130,8 +137,11 @@ class SlotImpl {
   std::vector<std::string> stayed_mapped_;
   // After a commit: what an explicit rollback reloads from the store.
   struct RollbackTarget {
+    RollbackTarget(const LoadedComponent& c, const ArtifactStore& store)
+        : artifact(c.artifact()), version(c.version()), hold(store, artifact.sha256) {}
     Artifact artifact;
     Version version;
+    StoreHold hold;  // the copy it reloads stays in the store
   };
   std::optional<RollbackTarget> rollback_target_;
   std::string last_event_;

@@ -60,8 +60,10 @@ class ArtifactStore {
   // size_mismatch when larger than `max_size`, hash_mismatch when corrupt.
   Status read(const std::string& sha256, std::uint64_t max_size, std::string* content) const;
   // Removes a stored artifact and the files kept beside it (no error if
-  // they are already gone).
-  void remove(const std::string& sha256) const;
+  // they are already gone), unless it is in use in this process: a slot
+  // loading it or able to roll back to it, an install being prepared, a
+  // version the Installer records. Returns whether it removed it.
+  bool remove(const std::string& sha256) const;
 
   // Files kept beside an artifact, named <sha256><suffix>: the signed
   // manifest and signature it was installed with (".manifest.json",

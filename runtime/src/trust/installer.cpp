@@ -6,6 +6,7 @@
 #include "file_io.hpp"
 #include "host_attestation.hpp"
 #include "printable.hpp"
+#include "store_hold.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -169,7 +170,24 @@ struct InstallerCore {
   // disk could not record).
   Status last_save;
 
+  // Under state_mu: a hold on every store copy the state records, so that
+  // no one else (a slot whose load failed) removes a recorded version's file.
+  std::map<std::string, detail::StoreHold> recorded_holds;
+  void hold_recorded_locked() {
+    std::set<std::string> now;
+    for (const auto& [name, rec] : state.components) {
+      for (const auto& [v, sha] : rec.hashes)
+        now.insert(sha);
+    }
+    std::erase_if(recorded_holds, [&](const auto& h) { return now.count(h.first) == 0; });
+    for (const std::string& sha : now) {
+      if (recorded_holds.count(sha) == 0)
+        recorded_holds.emplace(sha, detail::StoreHold(runtime.store(), sha));
+    }
+  }
+
   void save_locked() {
+    hold_recorded_locked();
     last_save = state.save(state_file);
     if (!last_save) runtime.logger().error("{}", last_save.message());
   }
@@ -483,7 +501,11 @@ Installer::Installer(Runtime& runtime, InstallerOptions options) : impl_(std::ma
     }
   }
   impl_->at_start = st;
-  impl_->core->state = std::move(st);
+  {
+    std::lock_guard lock(impl_->core->state_mu);
+    impl_->core->state = std::move(st);
+    impl_->core->hold_recorded_locked();
+  }
   // A journal line a crash cut short; later lines must start on their own.
   if (const long long dropped = impl_->core->journal.drop_torn_tail(); dropped < 0) {
     runtime.logger().warn("{}: cannot check its last line: {}",
@@ -541,13 +563,15 @@ struct PreparedInstall::Data {
   Manifest manifest;
   BundleVerifier::Opened opened;  // the signed texts; the object's descriptor below
   detail::UniqueFd object;
-  Artifact artifact;  // the store copy; empty until staged
-  bool held = false;  // artifact.sha256 (or the manifest's) is in core->preparing
+  Artifact artifact;             // the store copy; empty until staged
+  bool held = false;             // artifact.sha256 (or the manifest's) is in core->preparing
+  detail::StoreHold store_hold;  // and no slot's failed load removes it meanwhile
 
   void hold(const std::string& sha) {
     std::lock_guard lock(core->state_mu);
     core->preparing.insert(sha);
     held = true;
+    store_hold = detail::StoreHold(core->runtime.store(), sha);
   }
   // The copy is no longer held; dropped when nothing else names it either.
   void release(bool drop_copy) {
@@ -555,6 +579,7 @@ struct PreparedInstall::Data {
     std::lock_guard lock(core->state_mu);
     core->preparing.erase(core->preparing.find(manifest.sha256));
     held = false;
+    store_hold = detail::StoreHold();
     if (drop_copy && !artifact.sha256.empty() && core->removable(artifact.sha256)) {
       core->runtime.store().remove(artifact.sha256);
     }
