@@ -17,10 +17,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <ctime>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace graft::testing {
@@ -128,6 +130,32 @@ class TrustTest : public ::testing::Test {
     const Status s = host->greeter->load(greeter_base_so());
     EXPECT_TRUE(s.ok()) << s.message();
     return host;
+  }
+
+  // The Installer hears an earlier swap late: `first` runs on one thread
+  // while a listener ahead of the Installer (made again with `options`)
+  // holds its event `held_version` until the host, on another thread, has
+  // swapped back to the base file. Returns once both threads are done.
+  void swap_back_while_heard_late(TestHost& host, const std::string& held_version,
+                                  InstallerOptions options, const std::function<void()>& first) {
+    host.installer.reset();
+    std::atomic<bool> held{false};
+    host.runtime->on_event([&host, &held, held_version](const SlotEvent& e) {
+      if (e.kind != SlotEventKind::swapped || e.version != held_version) return;
+      held = true;
+      EXPECT_TRUE(eventually([&] { return host.serving() == "1.0.0"; }));
+    });
+    host.installer = std::make_unique<Installer>(*host.runtime, std::move(options));
+    std::thread a(first);
+    EXPECT_TRUE(eventually([&] { return held.load(); }));
+    std::thread b([&] {
+      SwapOptions older;
+      older.allow_older = true;
+      const Status s = host.greeter->swap(greeter_base_so(), older);
+      EXPECT_TRUE(s.ok()) << s.message();
+    });
+    a.join();
+    b.join();
   }
 
   fs::path bundle(const std::string& name, const BundleSpec& spec) {

@@ -7,9 +7,7 @@
 
 #include <sys/stat.h>
 
-#include <atomic>
 #include <set>
-#include <thread>
 
 namespace graft::testing {
 namespace {
@@ -172,29 +170,11 @@ TEST_F(InstallTest, ProbationRollbackOfAFaultyPatchIsJournaledAndRecorded) {
 // slot served 1.0.0: a restart would have brought (a) back.
 TEST_F(InstallTest, StateFollowsTheSlotWhenAnEarlierSwapIsHeardLate) {
   auto host = base_host();
-  host->installer.reset();
-  std::atomic<bool> held{false};
-  host->runtime->on_event([&](const SlotEvent& e) {
-    if (e.kind != SlotEventKind::swapped || e.version != "1.0.0 (a)") return;
-    held = true;
-    EXPECT_TRUE(eventually([&] { return host->serving() == "1.0.0"; }));
-  });
-  host->installer =
-      std::make_unique<Installer>(*host->runtime, InstallerOptions{{key_.public_file}});
   const fs::path a = bundle_a();
-  std::thread install([&] {
+  swap_back_while_heard_late(*host, "1.0.0 (a)", InstallerOptions{{key_.public_file}}, [&] {
     const Status s = host->installer->install(a);
     EXPECT_TRUE(s.ok()) << s.message();
   });
-  ASSERT_TRUE(eventually([&] { return held.load(); }));
-  std::thread back([&] {
-    SwapOptions older;
-    older.allow_older = true;
-    const Status s = host->greeter->swap(greeter_base_so(), older);
-    EXPECT_TRUE(s.ok()) << s.message();
-  });
-  install.join();
-  back.join();
   EXPECT_EQ(host->serving(), "1.0.0");
   const ComponentRecord r = host->installer->state().components.at("greeter");
   ASSERT_TRUE(r.serving && r.previous);
