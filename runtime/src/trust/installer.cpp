@@ -170,16 +170,20 @@ struct InstallerCore {
   // disk could not record).
   Status last_save;
 
-  // Under state_mu: a hold on every store copy the state records, so that
-  // no one else (a slot whose load failed) removes a recorded version's file.
+  // Under state_mu: a hold on every store copy the state records, in memory
+  // or on disk, so that no one else (a slot whose load failed) removes a
+  // recorded version's file. Holds are added before a save and dropped only
+  // once a save no longer names them.
   std::map<std::string, detail::StoreHold> recorded_holds;
-  void hold_recorded_locked() {
+  void hold_recorded_locked(bool saved) {
     std::set<std::string> now;
     for (const auto& [name, rec] : state.components) {
       for (const auto& [v, sha] : rec.hashes)
         now.insert(sha);
     }
-    std::erase_if(recorded_holds, [&](const auto& h) { return now.count(h.first) == 0; });
+    if (saved) {
+      std::erase_if(recorded_holds, [&](const auto& h) { return now.count(h.first) == 0; });
+    }
     for (const std::string& sha : now) {
       if (recorded_holds.count(sha) == 0)
         recorded_holds.emplace(sha, detail::StoreHold(runtime.store(), sha));
@@ -187,9 +191,13 @@ struct InstallerCore {
   }
 
   void save_locked() {
-    hold_recorded_locked();
+    hold_recorded_locked(/*saved=*/false);
     last_save = state.save(state_file);
-    if (!last_save) runtime.logger().error("{}", last_save.message());
+    if (!last_save) {
+      runtime.logger().error("{}", last_save.message());
+    } else {
+      hold_recorded_locked(/*saved=*/true);
+    }
   }
 
   // Keeps the installed state in step with what the slots do, whoever asked
@@ -504,7 +512,7 @@ Installer::Installer(Runtime& runtime, InstallerOptions options) : impl_(std::ma
   {
     std::lock_guard lock(impl_->core->state_mu);
     impl_->core->state = std::move(st);
-    impl_->core->hold_recorded_locked();
+    impl_->core->hold_recorded_locked(/*saved=*/true);  // as loaded from the disk
   }
   // A journal line a crash cut short; later lines must start on their own.
   if (const long long dropped = impl_->core->journal.drop_torn_tail(); dropped < 0) {
@@ -834,6 +842,9 @@ Status Installer::install_prepared(PreparedInstall& prepared, const SwapOptions&
         }
       }
       if (!on_disk_names_it && !known_before && impl_->core->removable(artifact.sha256)) {
+        // Neither the memory nor the disk names it: its record hold (kept
+        // while a save had failed) goes with it.
+        impl_->core->recorded_holds.erase(artifact.sha256);
         impl_->runtime().store().remove(artifact.sha256);
       }
     }
