@@ -6,8 +6,9 @@
 // its own uses. A hold says "in use here": a slot's load from the put until
 // its events were heard (by then the Installer records it), a slot's
 // rollback target, an install being prepared, every hash the Installer
-// records. The check and the unlink happen under one lock, so a copy is
-// never removed between someone's put and their hold on it.
+// records. The check and the unlink happen under one lock, so a held copy is
+// never removed; one removed between a put and the hold is put again by the
+// slot (SlotImpl::open_file checks after taking the hold).
 #pragma once
 
 #include <filesystem>
